@@ -1,0 +1,104 @@
+"""The FastAPI application: routers, the one error shape, key redaction, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from annotation_insights import __version__
+from annotation_insights.api.logging import install_redaction
+from annotation_insights.api.responses import JSONResponse
+from annotation_insights.api.routes import events, reference, root, stats
+from annotation_insights.errors import ApiError
+from annotation_insights.settings import Settings
+from annotation_insights.store import open_database
+from annotation_insights.store.database import Database
+
+log = logging.getLogger("annotation_insights")
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def error_response(status: int, code: str, message: str, details: list | None = None,
+                   headers: dict | None = None) -> JSONResponse:
+    body = {"error": {"status": status, "code": code, "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict]:
+    details = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        field = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else None)
+        details.append({"index": None, "field": field, "message": err.get("msg", "invalid")})
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        fields = ", ".join(d["field"] or "body" for d in details)
+        return error_response(400, "bad_request", f"Invalid request: check {fields}.", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"No route for {request.method} {request.url.path}."
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "An internal error occurred; nothing was "
+                                                     "changed by this request.")
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """An app over `db`, or over the database the settings name (opened at startup)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        install_redaction()
+        owned = app.state.db is None
+        if owned:
+            app.state.db = open_database(settings.database, pool_size=settings.pool_size,
+                                         statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.db.close()
+                app.state.db = None
+
+    app = FastAPI(
+        title="Annotation Insights",
+        version=__version__,
+        description="What your labelers did, per workspace, project and labeler. "
+                    "Wire-compatible with Roboflow's GET /{workspace}/stats.",
+        lifespan=lifespan,
+        responses={"4XX": {"model": _error_model()}},
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+    for module in (root, events, stats, reference):
+        app.include_router(module.router)
+    return app
+
+
+def _error_model():
+    from annotation_insights.api.schemas import ErrorResponse
+
+    return ErrorResponse

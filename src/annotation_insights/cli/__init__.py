@@ -1,0 +1,1 @@
+"""The `annotation-insights` command line."""

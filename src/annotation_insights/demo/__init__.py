@@ -1,0 +1,1 @@
+"""Demo data: a realistic synthetic workspace for trying the product and benchmarking it."""

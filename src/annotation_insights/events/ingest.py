@@ -1,0 +1,103 @@
+"""Ingest: validate a batch, store its new events and maintain the rollups, atomically.
+
+The whole batch is one transaction: the new events are found by inserting them with
+`ON CONFLICT DO NOTHING` (so re-sent ids are no-ops, first write wins), and only those
+feed the rollups. A 2xx is returned by the caller only after `ingest` returns, i.e.
+after the commit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from annotation_insights.errors import InvalidEvents, PayloadTooLarge
+from annotation_insights.events.schema import Event, EventError, validate_event
+from annotation_insights.metrics.definitions import session_facts, stable_key
+from annotation_insights.store import queries as q
+from annotation_insights.store.database import Database, Transaction
+from annotation_insights.tenancy.workspaces import Workspace
+
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+    def body(self) -> dict[str, int]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates}
+
+
+def validate_batch(raw_events: list[Any], *, max_events: int = 10_000,
+                   future_tolerance_hours: int = 24) -> list[Event]:
+    if len(raw_events) > max_events:
+        raise PayloadTooLarge(f"A batch holds at most {max_events} events; this one has "
+                              f"{len(raw_events)}. Split it into smaller batches.")
+    latest = int((time.time() + future_tolerance_hours * 3600) * 1_000_000)
+    events: list[Event] = []
+    errors: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            events.append(validate_event(raw, latest_time_us=latest))
+        except EventError as exc:
+            errors.append({"index": index, "field": exc.field, "message": exc.message})
+    if errors:
+        shown = errors[:MAX_REPORTED_ERRORS]
+        raise InvalidEvents(
+            f"{len(errors)} of {len(raw_events)} events are invalid; nothing was stored.",
+            details=shown)
+    return events
+
+
+def ingest(db: Database, workspace: Workspace, events: list[Event]) -> IngestResult:
+    """Store the batch's new events and their rollups in one transaction."""
+    unique: dict[str, Event] = {}
+    for event in events:
+        unique.setdefault(event.id, event)
+    keyed = {stable_key(event_id): event for event_id, event in unique.items()}
+    with db.transaction() as tx:
+        tx.lock_workspace(workspace.id)
+        params = {"workspace_id": workspace.id}
+        tx.stage("stage_events", q.STAGE_EVENTS, [_event_row(k, e) for k, e in keyed.items()])
+        new_keys = {row[0] for row in tx.execute(q.INSERT_NEW_EVENTS, params)}
+        new_events = [e for k, e in keyed.items() if k in new_keys]
+        if new_events:
+            tx.execute(q.INSERT_PLACEHOLDER_PROJECTS, params)
+            tx.execute(q.INSERT_PLACEHOLDER_LABELERS, params)
+            _apply_rollups(tx, params, new_events, workspace.timezone)
+    return IngestResult(accepted=len(new_events), duplicates=len(events) - len(new_events))
+
+
+def _event_row(key: str, e: Event) -> tuple:
+    return (key, e.id, e.type, e.time_us, e.project, e.image, e.labeler, e.annotation,
+            e.session, e.model_assisted, e.reviewer, e.class_)
+
+
+def _apply_rollups(tx: Transaction, params: dict, events: list[Event], timezone: str) -> None:
+    facts = session_facts(events, timezone)
+    if facts.sessions:
+        tx.stage("stage_sessions", q.STAGE_SESSIONS, [
+            (key, s.project, s.labeler, s.explicit, s.first_time_us, s.session_date,
+             s.boxes_added, s.boxes_removed, s.boxes_updated)
+            for key, s in facts.sessions.items()])
+        tx.stage("stage_session_images", q.STAGE_SESSION_IMAGES, [
+            (key, image, f.project, f.labeler, f.session_date, f.labeled, f.marked_null,
+             f.model_assisted)
+            for (key, image), f in facts.images.items()])
+        tx.stage("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS, [
+            (key, annotation, created, deleted)
+            for (key, annotation), (created, deleted) in facts.annotations.items()])
+        tx.execute(q.UPSERT_SESSIONS, params)
+        tx.execute(q.UPSERT_SESSION_IMAGES, params)
+        tx.execute(q.UPSERT_SESSION_ANNOTATIONS, params)
+        tx.execute(q.REFRESH_SESSION_IMAGE_DATES, params)
+        tx.execute(q.REFRESH_SESSION_IMAGE_COUNTS, params)
+        tx.execute(q.REFRESH_SESSION_NET_BOXES, params)
+    if facts.reviews:
+        tx.stage("stage_review_days", q.STAGE_REVIEW_DAYS, [
+            (project, labeler, day, approved, rejected)
+            for (project, labeler, day), (approved, rejected) in facts.reviews.items()])
+        tx.execute(q.UPSERT_REVIEW_DAYS, params)

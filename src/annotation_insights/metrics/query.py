@@ -1,0 +1,99 @@
+"""The stats query as a staged pipeline: parse → validate → run → shape.
+
+`StatsQuery.parse` turns raw parameters (HTTP query string or CLI flags) into typed
+values with exact error messages; `run_stats` fetches the summed rollups and hands them
+to `definitions` for shaping. API, CLI, dashboard and exports all go through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from annotation_insights.errors import BadRequest, NotFound
+from annotation_insights.metrics.definitions import (
+    PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
+from annotation_insights.store import queries as q
+from annotation_insights.store.database import Database
+from annotation_insights.tenancy.workspaces import Workspace
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def availability_notice(availability: dt.date) -> str:
+    return (f"Annotation insights are available for activity from {availability.isoformat()} "
+            "onward; earlier dates return no data.")
+
+
+def parse_date(name: str, value: str | None) -> dt.date:
+    if value is None or value == "":
+        raise BadRequest(f"Missing required parameter {name} (YYYY-MM-DD).")
+    if not _DATE.fullmatch(value):
+        raise BadRequest(f"{name} must be a date in YYYY-MM-DD format, got {value!r}.")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} {value!r} is not a real calendar date.") from None
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    start: dt.date
+    end: dt.date
+    project: str | None = None
+    user_id: str | None = None
+    notices: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, *, start: str | None, end: str | None, project: str | None = None,
+              user_id: str | None = None, availability: dt.date) -> "StatsQuery":
+        start_date = parse_date("startDate", start)
+        end_date = parse_date("endDate", end)
+        if start_date > end_date:
+            raise BadRequest(f"startDate {start_date} is after endDate {end_date}.")
+        notices = [availability_notice(availability)]
+        if start_date < availability:
+            notices.append(f"startDate {start_date} is before {availability}, when data "
+                           f"starts; it was moved to {availability}.")
+            start_date = availability
+        return cls(start_date, end_date, project or None, user_id or None, tuple(notices))
+
+    def params(self, workspace: Workspace) -> dict:
+        return {"workspace_id": workspace.id, "start_date": self.start, "end_date": self.end,
+                "project": self.project, "labeler": self.user_id}
+
+
+def run_stats(db: Database, workspace: Workspace, query: StatsQuery) -> dict:
+    """The full `GET /{workspace}/stats` answer for a validated query."""
+    projects = {row[0]: {"slug": row[0], "name": row[1], "type": row[2]}
+                for row in db.read(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
+    if query.project is not None and query.project not in projects:
+        raise NotFound(f"No project {query.project!r} in workspace {workspace.slug!r}.")
+    params = query.params(workspace)
+    pairs: dict[tuple[str, str], PairTotals] = {}
+    for project, labeler, *sums in db.read(q.PAIR_SESSION_TOTALS, params):
+        pairs[(project, labeler)] = PairTotals(*(int(v) for v in sums))
+    for project, labeler, approved, rejected in db.read(q.PAIR_REVIEW_TOTALS, params):
+        totals = pairs.setdefault((project, labeler), PairTotals())
+        totals.approved, totals.rejected = int(approved), int(rejected)
+    labeled, marked_null, model_assisted = db.read(q.UNIQUE_IMAGE_TOTALS, params)[0]
+    rows = [shape_row(pairs[key], project=projects[key[0]], labeler_id=key[1],
+                      workspace_id=workspace.slug)
+            for key in sorted(pairs)]
+    return {
+        "data": rows,
+        "labelers": _labelers(db, workspace, {key[1] for key in pairs}),
+        "meta": {"notices": list(query.notices)},
+        "stats": shape_totals(rows, UniqueImages(labeled, marked_null, model_assisted)),
+    }
+
+
+def _labelers(db: Database, workspace: Workspace, ids: set[str]) -> list[dict]:
+    if not ids:
+        return []
+    known = db.read_dicts(q.SELECT_LABELERS, {"workspace_id": workspace.id},
+                          columns=("id", "display_name", "email", "is_system"))
+    # Sorted here, not in SQL, so the order is by code point on every backend and collation.
+    return sorted((shape_labeler(labeler) for labeler in known if labeler["id"] in ids),
+                  key=lambda labeler: labeler["id"])

@@ -1,0 +1,84 @@
+"""The store interface both backends implement.
+
+`Database` is deliberately small: read queries, one write transaction at a time per
+workspace, and staging of batches. Everything above it (tenancy, ingest, metrics) is
+written once against this interface and the shared SQL in `queries.py`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from annotation_insights.store.dialect import Dialect
+from annotation_insights.store.migrations import LATEST_VERSION, MIGRATIONS
+
+Params = dict[str, Any]
+SCHEMA_LOCK = 0  # workspace ids start at 1, so lock 0 is free to guard migrations
+
+
+class Transaction(abc.ABC):
+    """A unit of work that commits only when its `with` block exits cleanly."""
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Params | None = None) -> list[tuple]:
+        """Run one statement; return its rows (empty for statements without any)."""
+
+    @abc.abstractmethod
+    def stage(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
+        """Make `rows` joinable as relation `name` until the transaction ends."""
+
+    @abc.abstractmethod
+    def lock_workspace(self, workspace_id: int) -> None:
+        """Serialise writers of one workspace so rollup maintenance never races."""
+
+
+class Database(abc.ABC):
+    dialect: Dialect
+    description: str
+
+    @abc.abstractmethod
+    def read(self, sql: str, params: Params | None = None) -> list[tuple]:
+        """Run a read-only query on a connection of this thread and return all rows."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Open a write transaction: durably committed on exit, rolled back on error."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def read_dicts(self, sql: str, params: Params | None = None, *, columns: Sequence[str]) -> list[dict]:
+        return [dict(zip(columns, row)) for row in self.read(sql, params)]
+
+    def migrate(self) -> None:
+        """Bring the schema to the version this code knows; refuse a newer database."""
+        from annotation_insights.errors import StoreUnavailable
+
+        with self.transaction() as tx:
+            tx.lock_workspace(SCHEMA_LOCK)
+            tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            rows = tx.execute("SELECT max(version) FROM schema_version")
+            current = rows[0][0] or 0
+            if current > LATEST_VERSION:
+                raise StoreUnavailable(
+                    f"The database {self.description} has schema version {current}, newer than "
+                    f"this annotation-insights knows ({LATEST_VERSION}). Upgrade annotation-insights.")
+            for version, statements in _pending(current):
+                for statement in statements:
+                    sql = self.dialect.applies(statement)
+                    if sql is not None:
+                        tx.execute(sql)
+                tx.execute("INSERT INTO schema_version VALUES (:v)", {"v": version})
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _pending(current: int) -> Iterator[tuple[int, list]]:
+    return ((v, s) for v, s in MIGRATIONS if v > current)

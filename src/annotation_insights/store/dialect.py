@@ -1,0 +1,39 @@
+"""Everything that differs between DuckDB and PostgreSQL SQL, and nothing else.
+
+Queries are written once with `:name` parameters; each backend binds them in its own
+paramstyle. Staging (bulk-loading a batch into a relation the shared SQL can join) is
+the other difference and lives in the backends.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    param_template: str
+
+    def bind(self, sql: str) -> str:
+        return _bind(self.param_template, sql)
+
+    def applies(self, statement: str | tuple[str, str]) -> str | None:
+        """The SQL of a migration statement if it is meant for this dialect."""
+        if isinstance(statement, tuple):
+            dialect, sql = statement
+            return sql if dialect == self.name else None
+        return statement
+
+
+@lru_cache(maxsize=512)
+def _bind(template: str, sql: str) -> str:
+    return _PARAM.sub(lambda m: template.format(m.group(1)), sql)
+
+
+DUCKDB = Dialect("duckdb", "${}")
+POSTGRESQL = Dialect("postgresql", "%({})s")

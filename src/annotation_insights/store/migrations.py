@@ -1,0 +1,107 @@
+"""The versioned schema, shared by DuckDB and PostgreSQL.
+
+Every table is keyed by `workspace_id` first so a deployment can later distribute the
+store by workspace. Raw events are kept for audit and rebuilds; stats queries read only
+the rollups (`sessions`, `session_images`, `session_annotations`, `review_days`), which
+ingest maintains, so a query costs what its answer needs rather than a rescan of history.
+"""
+
+from __future__ import annotations
+
+Statement = str | tuple[str, str]  # plain SQL, or (dialect name, SQL) for one backend only
+
+MIGRATIONS: list[tuple[int, list[Statement]]] = [
+    (1, [
+        "CREATE SEQUENCE workspace_ids START 1",
+        """CREATE TABLE workspaces (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            workspace_id INTEGER NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            scopes TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            revoked_at TIMESTAMP)""",
+        """CREATE TABLE projects (
+            workspace_id INTEGER NOT NULL,
+            slug TEXT NOT NULL,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            PRIMARY KEY (workspace_id, slug))""",
+        """CREATE TABLE labelers (
+            workspace_id INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            email TEXT,
+            is_system BOOLEAN NOT NULL,
+            PRIMARY KEY (workspace_id, id))""",
+        """CREATE TABLE events (
+            workspace_id INTEGER NOT NULL,
+            event_key UUID NOT NULL,
+            event_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            time_us BIGINT NOT NULL,
+            project TEXT NOT NULL,
+            image TEXT NOT NULL,
+            labeler TEXT NOT NULL,
+            annotation TEXT,
+            session TEXT,
+            model_assisted BOOLEAN,
+            reviewer TEXT,
+            class TEXT,
+            PRIMARY KEY (workspace_id, event_key))""",
+        """CREATE TABLE sessions (
+            workspace_id INTEGER NOT NULL,
+            session_key UUID NOT NULL,
+            project TEXT NOT NULL,
+            labeler TEXT NOT NULL,
+            explicit BOOLEAN NOT NULL,
+            first_time_us BIGINT NOT NULL,
+            session_date DATE NOT NULL,
+            boxes_added BIGINT NOT NULL,
+            boxes_removed BIGINT NOT NULL,
+            boxes_updated BIGINT NOT NULL,
+            net_boxes_added BIGINT NOT NULL,
+            images_labeled BIGINT NOT NULL,
+            marked_null BIGINT NOT NULL,
+            model_assisted BIGINT NOT NULL,
+            PRIMARY KEY (workspace_id, session_key))""",
+        """CREATE TABLE session_images (
+            workspace_id INTEGER NOT NULL,
+            session_key UUID NOT NULL,
+            image TEXT NOT NULL,
+            project TEXT NOT NULL,
+            labeler TEXT NOT NULL,
+            session_date DATE NOT NULL,
+            labeled BOOLEAN NOT NULL,
+            marked_null BOOLEAN NOT NULL,
+            model_assisted BOOLEAN NOT NULL,
+            PRIMARY KEY (workspace_id, session_key, image))""",
+        """CREATE TABLE session_annotations (
+            workspace_id INTEGER NOT NULL,
+            session_key UUID NOT NULL,
+            annotation TEXT NOT NULL,
+            created BOOLEAN NOT NULL,
+            deleted BOOLEAN NOT NULL,
+            PRIMARY KEY (workspace_id, session_key, annotation))""",
+        """CREATE TABLE review_days (
+            workspace_id INTEGER NOT NULL,
+            project TEXT NOT NULL,
+            labeler TEXT NOT NULL,
+            review_date DATE NOT NULL,
+            approved BIGINT NOT NULL,
+            rejected BIGINT NOT NULL,
+            PRIMARY KEY (workspace_id, project, labeler, review_date))""",
+        # DuckDB prunes date ranges with zone maps on its own; PostgreSQL needs indexes.
+        ("postgresql", "CREATE INDEX sessions_by_date ON sessions (workspace_id, session_date)"),
+        ("postgresql", "CREATE INDEX session_images_by_date "
+                       "ON session_images (workspace_id, session_date)"),
+        ("postgresql", "CREATE INDEX review_days_by_date ON review_days (workspace_id, review_date)"),
+    ]),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,37 @@
+"""Projects and labelers: names for the ids events carry (SPEC §3 reference data)."""
+
+from __future__ import annotations
+
+from annotation_insights.errors import BadRequest
+from annotation_insights.store import queries as q
+from annotation_insights.store.database import Database
+from annotation_insights.tenancy.workspaces import Workspace
+from annotation_insights.events.schema import has_control_characters
+
+
+def put_project(db: Database, workspace: Workspace, slug: str, name: str, type_: str) -> dict:
+    with db.transaction() as tx:
+        tx.execute(q.UPSERT_PROJECT, {"workspace_id": workspace.id, "slug": slug,
+                                      "name": name, "type": type_})
+    return {"slug": slug, "name": name, "type": type_}
+
+
+def list_projects(db: Database, workspace: Workspace) -> list[dict]:
+    return db.read_dicts(q.SELECT_PROJECTS, {"workspace_id": workspace.id},
+                         columns=("slug", "name", "type"))
+
+
+def put_labeler(db: Database, workspace: Workspace, labeler_id: str, display_name: str,
+                email: str | None, system: bool) -> dict:
+    if has_control_characters(labeler_id):
+        raise BadRequest("A labeler id must not contain control characters.")
+    with db.transaction() as tx:
+        tx.execute(q.UPSERT_LABELER, {"workspace_id": workspace.id, "id": labeler_id,
+                                      "display_name": display_name, "email": email,
+                                      "is_system": system})
+    return {"id": labeler_id, "displayName": display_name, "email": email, "system": system}
+
+
+def list_labelers(db: Database, workspace: Workspace) -> list[dict]:
+    return [{"id": i, "displayName": n, "email": e, "system": s}
+            for i, n, e, s in db.read(q.SELECT_LABELERS, {"workspace_id": workspace.id})]
