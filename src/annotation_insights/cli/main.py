@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from annotation_insights.errors import ApiError
 from annotation_insights.settings import DEFAULT_DATABASE, Settings
@@ -26,7 +27,8 @@ keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API k
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(keys_app, name="keys")
 
-err = Console(stderr=True, highlight=False)
+# soft_wrap: an error is one line however narrow the terminal (or a pipe's default 80 columns).
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -51,9 +53,11 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except ApiError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}")
+            # Text, not markup: a message quoting user input like "[red]" must print verbatim.
+            err.print(Text.assemble(("error: ", "bold red"), exc.message))
             for detail in exc.details[:20]:
-                err.print(f"  {detail}")
+                where = detail.get("field") or detail.get("index")
+                err.print(Text(f"  {where}: {detail.get('message')}"))
             raise typer.Exit(1) from None
     return wrapper
 

@@ -65,6 +65,8 @@ def ingest(db: Database, workspace: Workspace, events: list[Event]) -> IngestRes
         new_keys = {row[0] for row in tx.execute(q.INSERT_NEW_EVENTS, params)}
         new_events = [e for k, e in keyed.items() if k in new_keys]
         if new_events:
+            tx.stage("stage_names", q.STAGE_NAMES,
+                     sorted({(e.project, e.labeler) for e in new_events}))
             tx.execute(q.INSERT_PLACEHOLDER_PROJECTS, params)
             tx.execute(q.INSERT_PLACEHOLDER_LABELERS, params)
             _apply_rollups(tx, params, new_events, workspace.timezone)

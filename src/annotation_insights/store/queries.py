@@ -54,15 +54,17 @@ SELECT id, display_name, email, is_system FROM labelers WHERE workspace_id = :wo
 SELECT_LABELER = """
 SELECT id, display_name, email, is_system FROM labelers WHERE workspace_id = :workspace_id AND id = :id"""
 
-# Placeholders for projects and labelers first seen in events (SPEC §3).
+# Placeholders for projects and labelers first seen in new events (SPEC §3).
+STAGE_NAMES = (("project", "TEXT"), ("labeler", "TEXT"))
+
 INSERT_PLACEHOLDER_PROJECTS = """
 INSERT INTO projects (workspace_id, slug, name, type)
-SELECT DISTINCT :workspace_id, project, project, 'object-detection' FROM stage_events
+SELECT DISTINCT :workspace_id, project, project, 'object-detection' FROM stage_names
 ON CONFLICT (workspace_id, slug) DO NOTHING"""
 
 INSERT_PLACEHOLDER_LABELERS = """
 INSERT INTO labelers (workspace_id, id, display_name, email, is_system)
-SELECT DISTINCT :workspace_id, labeler, labeler, CAST(NULL AS TEXT), FALSE FROM stage_events
+SELECT DISTINCT :workspace_id, labeler, labeler, CAST(NULL AS TEXT), FALSE FROM stage_names
 ON CONFLICT (workspace_id, id) DO NOTHING"""
 
 # --- ingest --------------------------------------------------------------------------
