@@ -50,9 +50,17 @@ def _url(admin_url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
+BACKENDS = ("duckdb", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backends(*names): run only on these store backends")
+
+
 def pytest_generate_tests(metafunc):
     if "database_url" in metafunc.fixturenames:
-        metafunc.parametrize("database_url", ["duckdb", "postgresql"], indirect=True)
+        marker = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("database_url", marker.args if marker else BACKENDS, indirect=True)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from annotation_insights import __version__
 from annotation_insights.api.logging import install_redaction
 from annotation_insights.api.responses import JSONResponse
-from annotation_insights.api.routes import events, reference, root, stats
+from annotation_insights.api.routes import (
+    dashboard, events, exports, integrations, reference, root, stats, timeseries)
 from annotation_insights.errors import ApiError
 from annotation_insights.settings import Settings
 from annotation_insights.store import open_database
@@ -32,6 +33,11 @@ def error_response(status: int, code: str, message: str, details: list | None = 
 def _validation_details(exc: RequestValidationError) -> list[dict]:
     details = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            # pydantic locates a JSON syntax error at ("body", <char offset>): not a field.
+            reason = (err.get("ctx") or {}).get("error", "malformed JSON")
+            details.append({"index": None, "field": "body", "message": f"is not valid JSON: {reason}"})
+            continue
         loc = [str(part) for part in err.get("loc", ())]
         field = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else None)
         details.append({"index": None, "field": field, "message": err.get("msg", "invalid")})
@@ -46,6 +52,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = _validation_details(exc)
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return error_response(400, "invalid_json", "The request body is not valid JSON.",
+                                  details)
         fields = ", ".join(d["field"] or "body" for d in details)
         return error_response(400, "bad_request", f"Invalid request: check {fields}.", details)
 
@@ -55,6 +64,9 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         if exc.status_code == 404 and message == "Not Found":
             message = f"No route for {request.method} {request.url.path}."
+        elif exc.status_code == 405 and message == "Method Not Allowed":
+            allowed = (getattr(exc, "headers", None) or {}).get("Allow", "")
+            message = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
@@ -93,7 +105,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
-    for module in (root, events, stats, reference):
+    # The more specific /{workspace}/stats.csv and /stats/timeseries come before /stats.
+    for module in (root, events, exports, timeseries, stats, reference, integrations, dashboard):
         app.include_router(module.router)
     return app
 

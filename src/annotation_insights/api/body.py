@@ -21,4 +21,6 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 
 
 def _message(limit: int) -> str:
-    return f"The request body exceeds {limit // (1024 * 1024)} MiB; send smaller batches."
+    mib = 1024 * 1024
+    size = f"{limit // mib} MiB" if limit % mib == 0 else f"{limit:,} bytes"
+    return f"The request body exceeds {size}; send smaller batches."

@@ -6,7 +6,7 @@ import logging
 import re
 
 _SECRETS = (
-    (re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE), r"\1REDACTED"),
+    (re.compile(r"(api(?:_|%5f)key=)[^&\s\"']+", re.IGNORECASE), r"\1REDACTED"),
     (re.compile(r"(bearer\s+)[^\s\"']+", re.IGNORECASE), r"\1REDACTED"),
     (re.compile(r"\bai_[0-9a-f]{12}_[A-Za-z0-9_-]+"), "ai_REDACTED"),
 )

@@ -27,9 +27,11 @@ keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API k
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(keys_app, name="keys")
 
-# soft_wrap: an error is one line however narrow the terminal (or a pipe's default 80 columns).
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# No markup: workspace names, labeler ids and messages quoting user input print verbatim
+# (a name like "Acme [/x]" must not crash the command). soft_wrap: a message is one line
+# however narrow the terminal, or a pipe's default 80 columns.
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 
 class State:
@@ -53,11 +55,10 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except ApiError as exc:
-            # Text, not markup: a message quoting user input like "[red]" must print verbatim.
             err.print(Text.assemble(("error: ", "bold red"), exc.message))
             for detail in exc.details[:20]:
                 where = detail.get("field") or detail.get("index")
-                err.print(Text(f"  {where}: {detail.get('message')}"))
+                err.print(f"  {where}: {detail.get('message')}")
             raise typer.Exit(1) from None
     return wrapper
 
@@ -88,12 +89,12 @@ def workspace_create(slug: str, name: Annotated[Optional[str], typer.Option(help
 @workspace_app.command("list")
 @reports_errors
 def workspace_list() -> None:
-    """List workspaces."""
+    """List workspaces, one tab-separated line each (slug, name, timezone) for scripts."""
     from annotation_insights.tenancy.workspaces import list_workspaces
 
     with database() as db:
         for ws in list_workspaces(db):
-            out.print(f"{ws.slug}\t{ws.name}\t{ws.timezone}")
+            print(f"{ws.slug}\t{ws.name}\t{ws.timezone}")
 
 
 class Scope(str, Enum):
@@ -131,7 +132,7 @@ def keys_revoke(key_id_or_prefix: str) -> None:
 @keys_app.command("list")
 @reports_errors
 def keys_list(slug: str) -> None:
-    """List a workspace's keys (ids and scopes only; keys are never stored)."""
+    """List a workspace's keys, tab-separated (ids and scopes only; keys are never stored)."""
     from annotation_insights.store import queries as q
     from annotation_insights.tenancy.workspaces import get_workspace
 
@@ -139,7 +140,7 @@ def keys_list(slug: str) -> None:
         ws = get_workspace(db, slug)
         for key_id, scopes, created, revoked in db.read(q.SELECT_KEYS_OF_WORKSPACE, {"workspace_id": ws.id}):
             status = f"revoked {revoked:%Y-%m-%d %H:%M}" if revoked else "active"
-            out.print(f"{key_id}\t{scopes}\tcreated {created:%Y-%m-%d %H:%M}\t{status}")
+            print(f"{key_id}\t{scopes}\tcreated {created:%Y-%m-%d %H:%M}\t{status}")
 
 
 # --- stats ---------------------------------------------------------------------------

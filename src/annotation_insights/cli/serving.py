@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from itertools import islice
 
 import uvicorn
@@ -18,6 +20,7 @@ DEMO_BATCH = 5_000
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
     from annotation_insights.api.app import create_app
+    from annotation_insights.store import open_database
 
     is_postgres = settings.database.startswith(("postgresql://", "postgres://"))
     if workers > 1 and not is_postgres:
@@ -25,11 +28,29 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
                          "an embedded DuckDB file is opened by one process only.")
     common = {"host": host, "port": port, "proxy_headers": False, "server_header": False,
               "timeout_graceful_shutdown": 30}
+    _stop_cleanly_on_sigterm()
+    # The store is opened (and migrated) here, before uvicorn starts: a file in use or an
+    # unreachable server is then one clear error line, not a traceback from the app's startup.
+    db = open_database(settings.database, pool_size=settings.pool_size,
+                       statement_timeout_ms=settings.statement_timeout_ms)
     if workers > 1:
+        db.close()
         os.environ["ANNOTATION_INSIGHTS_DATABASE"] = settings.database
         uvicorn.run("annotation_insights.api.app:create_app", factory=True, workers=workers, **common)
-    else:
-        uvicorn.run(create_app(settings), **common)
+        return
+    with db:
+        uvicorn.run(create_app(settings, db), **common)
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """Make `kill PID` (systemd, Docker, CI) a clean stop with exit code 0.
+
+    uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
+    found; with the default handler the process would die "killed by SIGTERM" (exit 143),
+    which supervisors report as a crash. A signal that arrives before uvicorn takes over
+    (while the store opens) stops the process the same way.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def load_demo(db: Database, slug: str, *, progress: Console) -> str:

@@ -54,22 +54,30 @@ def validate_batch(raw_events: list[Any], *, max_events: int = 10_000,
 
 def ingest(db: Database, workspace: Workspace, events: list[Event]) -> IngestResult:
     """Store the batch's new events and their rollups in one transaction."""
+    with db.transaction() as tx:
+        return ingest_in(tx, workspace, events)
+
+
+def ingest_in(tx: Transaction, workspace: Workspace, events: list[Event]) -> IngestResult:
+    """`ingest` inside the caller's transaction, so connectors can commit their own state
+    (what a tool last sent, how far an import got) atomically with the events."""
+    if not events:
+        return IngestResult(accepted=0, duplicates=0)
     unique: dict[str, Event] = {}
     for event in events:
         unique.setdefault(event.id, event)
     keyed = {stable_key(event_id): event for event_id, event in unique.items()}
-    with db.transaction() as tx:
-        tx.lock_workspace(workspace.id)
-        params = {"workspace_id": workspace.id}
-        tx.stage("stage_events", q.STAGE_EVENTS, [_event_row(k, e) for k, e in keyed.items()])
-        new_keys = {row[0] for row in tx.execute(q.INSERT_NEW_EVENTS, params)}
-        new_events = [e for k, e in keyed.items() if k in new_keys]
-        if new_events:
-            tx.stage("stage_names", q.STAGE_NAMES,
-                     sorted({(e.project, e.labeler) for e in new_events}))
-            tx.execute(q.INSERT_PLACEHOLDER_PROJECTS, params)
-            tx.execute(q.INSERT_PLACEHOLDER_LABELERS, params)
-            _apply_rollups(tx, params, new_events, workspace.timezone)
+    tx.lock_workspace(workspace.id)
+    params = {"workspace_id": workspace.id}
+    tx.stage("stage_events", q.STAGE_EVENTS, [_event_row(k, e) for k, e in keyed.items()])
+    new_keys = {row[0] for row in tx.execute(q.INSERT_NEW_EVENTS, params)}
+    new_events = [e for k, e in keyed.items() if k in new_keys]
+    if new_events:
+        tx.stage("stage_names", q.STAGE_NAMES,
+                 sorted({(e.project, e.labeler) for e in new_events}))
+        tx.execute(q.INSERT_PLACEHOLDER_PROJECTS, params)
+        tx.execute(q.INSERT_PLACEHOLDER_LABELERS, params)
+        _apply_rollups(tx, params, new_events, workspace.timezone)
     return IngestResult(accepted=len(new_events), duplicates=len(events) - len(new_events))
 
 

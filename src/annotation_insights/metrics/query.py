@@ -15,10 +15,10 @@ from annotation_insights.errors import BadRequest, NotFound
 from annotation_insights.metrics.definitions import (
     PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
 from annotation_insights.store import queries as q
-from annotation_insights.store.database import Database
+from annotation_insights.store.database import Database, Reader
 from annotation_insights.tenancy.workspaces import Workspace
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def availability_notice(availability: dt.date) -> str:
@@ -66,6 +66,11 @@ class StatsQuery:
 
 def run_stats(db: Database, workspace: Workspace, query: StatsQuery) -> dict:
     """The full `GET /{workspace}/stats` answer for a validated query."""
+    with db.snapshot() as reader:
+        return _answer(reader, workspace, query)
+
+
+def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
     projects = {row[0]: {"slug": row[0], "name": row[1], "type": row[2]}
                 for row in db.read(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.project is not None and query.project not in projects:
@@ -89,7 +94,7 @@ def run_stats(db: Database, workspace: Workspace, query: StatsQuery) -> dict:
     }
 
 
-def _labelers(db: Database, workspace: Workspace, ids: set[str]) -> list[dict]:
+def _labelers(db: Reader, workspace: Workspace, ids: set[str]) -> list[dict]:
     if not ids:
         return []
     known = db.read_dicts(q.SELECT_LABELERS, {"workspace_id": workspace.id},

@@ -35,7 +35,17 @@ class Transaction(abc.ABC):
         """Serialise writers of one workspace so rollup maintenance never races."""
 
 
-class Database(abc.ABC):
+class Reader(abc.ABC):
+    """Read queries that all see one consistent snapshot of the store."""
+
+    @abc.abstractmethod
+    def read(self, sql: str, params: Params | None = None) -> list[tuple]: ...
+
+    def read_dicts(self, sql: str, params: Params | None = None, *, columns: Sequence[str]) -> list[dict]:
+        return [dict(zip(columns, row)) for row in self.read(sql, params)]
+
+
+class Database(Reader):
     dialect: Dialect
     description: str
 
@@ -44,14 +54,15 @@ class Database(abc.ABC):
         """Run a read-only query on a connection of this thread and return all rows."""
 
     @abc.abstractmethod
+    def snapshot(self) -> AbstractContextManager[Reader]:
+        """Several reads that must agree with each other (one answer's rows and totals)."""
+
+    @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[Transaction]:
         """Open a write transaction: durably committed on exit, rolled back on error."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
-
-    def read_dicts(self, sql: str, params: Params | None = None, *, columns: Sequence[str]) -> list[dict]:
-        return [dict(zip(columns, row)) for row in self.read(sql, params)]
 
     def migrate(self) -> None:
         """Bring the schema to the version this code knows; refuse a newer database."""

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from annotation_insights.errors import StoreUnavailable
-from annotation_insights.store.database import Database, Params, Transaction
+from annotation_insights.store.database import Database, Params, Reader, Transaction
 from annotation_insights.store.dialect import DUCKDB
 
 _ARROW_TYPES = {"TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
@@ -43,6 +43,15 @@ class DuckDBTransaction(Transaction):
     def release(self) -> None:
         for name in self._staged:
             self._cursor.unregister(name)
+
+
+class _CursorReader(Reader):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._cursor = cursor
+
+    def read(self, sql: str, params: Params | None = None) -> list[tuple]:
+        self._cursor.execute(DUCKDB.bind(sql), params or {})
+        return self._cursor.fetchall()
 
 
 class DuckDBDatabase(Database):
@@ -75,9 +84,16 @@ class DuckDBDatabase(Database):
         return cursor
 
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:
+        return _CursorReader(self._reader()).read(sql, params)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Reader]:
         cursor = self._reader()
-        cursor.execute(DUCKDB.bind(sql), params or {})
-        return cursor.fetchall()
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            yield _CursorReader(cursor)
+        finally:
+            cursor.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

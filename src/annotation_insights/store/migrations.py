@@ -102,6 +102,28 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
                        "ON session_images (workspace_id, session_date)"),
         ("postgresql", "CREATE INDEX review_days_by_date ON review_days (workspace_id, review_date)"),
     ]),
+    # Connectors. Label Studio sends an annotation's whole new `result`, never the old one,
+    # so the last version seen of each annotation's regions is kept to diff against; file
+    # and tool-export imports record how far they got so an interrupted import resumes.
+    (2, [
+        """CREATE TABLE label_studio_annotations (
+            workspace_id INTEGER NOT NULL,
+            project TEXT NOT NULL,
+            annotation_id TEXT NOT NULL,
+            unique_id TEXT,
+            image TEXT NOT NULL,
+            labeler TEXT NOT NULL,
+            version_us BIGINT NOT NULL,
+            regions TEXT NOT NULL,
+            deleted BOOLEAN NOT NULL,
+            PRIMARY KEY (workspace_id, project, annotation_id))""",
+        """CREATE TABLE import_checkpoints (
+            workspace_id INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            rows_done BIGINT NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (workspace_id, source))""",
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -15,7 +15,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
 from annotation_insights.errors import StoreUnavailable
-from annotation_insights.store.database import Database, Params, Transaction
+from annotation_insights.store.database import Database, Params, Reader, Transaction
 from annotation_insights.store.dialect import POSTGRESQL
 
 _ADVISORY_NAMESPACE = 0x41490000  # "AI": keeps our advisory locks apart from other apps'
@@ -45,6 +45,16 @@ class PostgresTransaction(Transaction):
                      {"ns": _ADVISORY_NAMESPACE, "ws": workspace_id})
 
 
+class _ConnectionReader(Reader):
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self._conn = conn
+
+    def read(self, sql: str, params: Params | None = None) -> list[tuple]:
+        with self._conn.cursor() as cur:
+            cur.execute(POSTGRESQL.bind(sql), params or {})
+            return cur.fetchall()
+
+
 class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
@@ -63,9 +73,14 @@ class PostgresDatabase(Database):
             raise StoreUnavailable(f"Cannot connect to PostgreSQL at {self.description}: {exc}") from exc
 
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:
-        with self._pool.connection() as conn, conn.cursor() as cur:
-            cur.execute(POSTGRESQL.bind(sql), params or {})
-            return cur.fetchall()
+        with self._pool.connection() as conn:
+            return _ConnectionReader(conn).read(sql, params)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Reader]:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield _ConnectionReader(conn)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

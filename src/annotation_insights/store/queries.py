@@ -198,3 +198,94 @@ FROM (SELECT project, image, bool_or(labeled) AS labeled, bool_or(marked_null) A
              bool_or(model_assisted) AS model_assisted
       FROM session_images WHERE {_RANGE.format(date="session_date")}
       GROUP BY project, image) AS images"""
+
+# --- time series (dashboard) ---------------------------------------------------------
+# `:unit` is 'day', 'week' (ISO weeks, from Monday) or 'month'. Dates are cast to TIMESTAMP
+# before truncating so PostgreSQL does not pass them through the session's timezone.
+
+_PERIOD = "CAST(date_trunc(CAST(:unit AS TEXT), CAST({date} AS TIMESTAMP)) AS DATE)"
+
+SERIES_SESSION_TOTALS = f"""
+SELECT {_PERIOD.format(date="session_date")} AS period, project, labeler,
+       sum(boxes_added), sum(boxes_removed), sum(boxes_updated), sum(net_boxes_added),
+       sum(images_labeled), sum(marked_null), sum(model_assisted)
+FROM sessions WHERE {_RANGE.format(date="session_date")}
+GROUP BY 1, project, labeler"""
+
+SERIES_REVIEW_TOTALS = f"""
+SELECT {_PERIOD.format(date="review_date")} AS period, project, labeler, sum(approved), sum(rejected)
+FROM review_days WHERE {_RANGE.format(date="review_date")}
+GROUP BY 1, project, labeler"""
+
+# Distinct (project, image) per period and group, per period, per group and over the whole
+# range; a NULL period or group marks the rolled-up rows. Project slugs cannot contain '/',
+# so `project || '/' || image` names an image unambiguously on both backends.
+SERIES_UNIQUE_IMAGES = f"""
+SELECT period, grp, grouping(period), grouping(grp),
+       count(DISTINCT CASE WHEN labeled THEN image_key END),
+       count(DISTINCT CASE WHEN marked_null THEN image_key END),
+       count(DISTINCT CASE WHEN model_assisted THEN image_key END)
+FROM (SELECT {_PERIOD.format(date="session_date")} AS period,
+             CASE CAST(:group_by AS TEXT) WHEN 'labeler' THEN labeler
+                                          WHEN 'project' THEN project ELSE '' END AS grp,
+             project || '/' || image AS image_key, labeled, marked_null, model_assisted
+      FROM session_images WHERE {_RANGE.format(date="session_date")}) AS facts
+GROUP BY GROUPING SETS ((period, grp), (period), (grp), ())"""
+
+# --- connectors ----------------------------------------------------------------------
+
+# Label Studio: the last version seen of each annotation (see connectors/label_studio.py).
+# A delivery may lack the project (a bare `{"id": 1}` deletion), so a NULL staged project
+# matches the annotation id in any project.
+STAGE_LS_KEYS = (("project", "TEXT"), ("annotation_id", "TEXT"))
+
+SELECT_LS_ANNOTATIONS = """
+SELECT a.project, a.annotation_id, a.unique_id, a.image, a.labeler, a.version_us, a.regions,
+       a.deleted
+FROM label_studio_annotations a
+JOIN stage_ls_keys k ON k.annotation_id = a.annotation_id
+                    AND (k.project IS NULL OR k.project = a.project)
+WHERE a.workspace_id = :workspace_id"""
+
+STAGE_LS_ANNOTATIONS = (
+    ("project", "TEXT"), ("annotation_id", "TEXT"), ("unique_id", "TEXT"), ("image", "TEXT"),
+    ("labeler", "TEXT"), ("version_us", "BIGINT"), ("regions", "TEXT"), ("deleted", "BOOLEAN"))
+
+UPSERT_LS_ANNOTATIONS = """
+INSERT INTO label_studio_annotations AS a (workspace_id, project, annotation_id, unique_id,
+    image, labeler, version_us, regions, deleted)
+SELECT :workspace_id, project, annotation_id, unique_id, image, labeler, version_us, regions,
+       deleted
+FROM stage_ls_annotations
+ON CONFLICT (workspace_id, project, annotation_id) DO UPDATE SET
+    unique_id = excluded.unique_id, image = excluded.image, labeler = excluded.labeler,
+    version_us = excluded.version_us, regions = excluded.regions, deleted = excluded.deleted"""
+
+# A tool's project title replaces only the placeholder name (the slug), never a name an
+# admin set through PUT /{workspace}/projects/{slug}.
+NAME_TOOL_PROJECT = """
+INSERT INTO projects AS p (workspace_id, slug, name, type)
+VALUES (:workspace_id, :slug, :name, :type)
+ON CONFLICT (workspace_id, slug) DO UPDATE SET name = excluded.name, type = excluded.type
+WHERE p.name = p.slug"""
+
+# Labelers named by a tool's user list; like projects, an admin-set name is kept.
+NAME_TOOL_LABELER = """
+INSERT INTO labelers AS l (workspace_id, id, display_name, email, is_system)
+VALUES (:workspace_id, :id, :display_name, :email, FALSE)
+ON CONFLICT (workspace_id, id) DO UPDATE SET display_name = excluded.display_name,
+    email = excluded.email
+WHERE l.display_name = l.id OR l.email IS NULL"""
+
+# Imports: rows of a source already committed, advanced in the batch's own transaction.
+SELECT_IMPORT_CHECKPOINT = """
+SELECT rows_done FROM import_checkpoints WHERE workspace_id = :workspace_id AND source = :source"""
+
+UPSERT_IMPORT_CHECKPOINT = """
+INSERT INTO import_checkpoints (workspace_id, source, rows_done, updated_at)
+VALUES (:workspace_id, :source, :rows_done, :now)
+ON CONFLICT (workspace_id, source) DO UPDATE SET rows_done = excluded.rows_done,
+    updated_at = excluded.updated_at"""
+
+DELETE_IMPORT_CHECKPOINT = """
+DELETE FROM import_checkpoints WHERE workspace_id = :workspace_id AND source = :source"""

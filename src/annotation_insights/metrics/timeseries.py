@@ -1,0 +1,168 @@
+"""The SPEC §5 metrics per day, ISO week or month: what the dashboard charts.
+
+A session counts on its date and a review on its own (SPEC §4), so every one lands in
+exactly one period and summing a series gives the range's totals for the additive
+metrics. Two kinds of field are not additive: the unique-image counts (each period
+counts its own distinct images; an image labeled in two periods is in both) and
+`approvalRate` (a ratio). Every period is shaped by `definitions`, so a period's numbers
+are exactly what `/stats` answers for that period alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+
+from annotation_insights.errors import BadRequest, NotFound
+from annotation_insights.metrics.definitions import (
+    PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
+from annotation_insights.metrics.query import StatsQuery
+from annotation_insights.store import queries as q
+from annotation_insights.store.database import Database
+from annotation_insights.tenancy.workspaces import Workspace
+
+GRANULARITIES = ("day", "week", "month")
+GROUP_BYS = ("labeler", "project")
+MAX_PERIODS = 3700  # ten years of days: a chart, not a dump
+IDENTITY_FIELDS = ("projectId", "projectName", "projectType", "labelerId", "workspaceId")
+UNIQUE_FIELDS = ("numImagesLabeled", "numImagesMarkedNull", "totalImagesUsingModelAssist")
+NON_ADDITIVE = (*UNIQUE_FIELDS, "approvalRate")
+_NO_PROJECT = {"slug": "", "name": "", "type": ""}
+
+
+def period_start(day: dt.date, granularity: str) -> dt.date:
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next_period(start: dt.date, granularity: str) -> dt.date:
+    if granularity == "week":
+        return start + dt.timedelta(days=7)
+    if granularity == "month":
+        return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start + dt.timedelta(days=1)
+
+
+def period_count(start: dt.date, end: dt.date, granularity: str) -> int:
+    first, last = period_start(start, granularity), period_start(end, granularity)
+    if granularity == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    return (last - first).days // (7 if granularity == "week" else 1) + 1
+
+
+def periods(start: dt.date, end: dt.date, granularity: str) -> list[tuple[dt.date, dt.date, dt.date]]:
+    """(period start, first day in range, last day in range) for every period the range touches."""
+    out, current = [], period_start(start, granularity)
+    while current <= end and start <= end:
+        following = _next_period(current, granularity)
+        out.append((current, max(current, start), min(following - dt.timedelta(days=1), end)))
+        current = following
+    return out
+
+
+@dataclass(frozen=True)
+class TimeseriesQuery:
+    stats: StatsQuery
+    granularity: str = "day"
+    group_by: str | None = None
+
+    @classmethod
+    def parse(cls, *, granularity: str | None, group_by: str | None, start: str | None,
+              end: str | None, project: str | None = None, user_id: str | None = None,
+              availability: dt.date) -> "TimeseriesQuery":
+        stats = StatsQuery.parse(start=start, end=end, project=project, user_id=user_id,
+                                 availability=availability)
+        granularity = granularity or "day"
+        if granularity not in GRANULARITIES:
+            raise BadRequest(f"granularity must be one of {', '.join(GRANULARITIES)}, "
+                             f"got {granularity!r}.")
+        if group_by and group_by not in GROUP_BYS:
+            raise BadRequest(f"groupBy must be one of {', '.join(GROUP_BYS)}, got {group_by!r}.")
+        count = period_count(stats.start, stats.end, granularity) if stats.start <= stats.end else 0
+        if count > MAX_PERIODS:
+            raise BadRequest(f"That range has {count} {granularity}s; at most {MAX_PERIODS} periods "
+                             "fit one series. Use a coarser granularity or a shorter range.")
+        return cls(stats, granularity, group_by or None)
+
+
+def _add(into: PairTotals, other: PairTotals) -> None:
+    for f in fields(PairTotals):
+        setattr(into, f.name, getattr(into, f.name) + getattr(other, f.name))
+
+
+def shape_metrics(totals: PairTotals, unique: UniqueImages) -> dict:
+    """Every `data[]` metric of the summed totals, plus the unique-image counts of `stats`."""
+    row = shape_row(totals, project=_NO_PROJECT, labeler_id="", workspace_id="")
+    out = {key: value for key, value in row.items() if key not in IDENTITY_FIELDS}
+    stats = shape_totals([row], unique)
+    out.update((key, stats[key]) for key in UNIQUE_FIELDS)
+    return out
+
+
+def run_timeseries(db: Database, workspace: Workspace, query: TimeseriesQuery) -> dict:
+    """The `GET /{workspace}/stats/timeseries` answer: zero-filled periods, groups, range total."""
+    projects = {row[0]: {"id": row[0], "name": row[1]}
+                for row in db.read(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
+    if query.stats.project is not None and query.stats.project not in projects:
+        raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
+    params = query.stats.params(workspace) | {"unit": query.granularity}
+    pairs: dict[tuple[dt.date, str, str], PairTotals] = {}
+    for period, project, labeler, *sums in db.read(q.SERIES_SESSION_TOTALS, params):
+        pairs[(period, project, labeler)] = PairTotals(*(int(v) for v in sums))
+    for period, project, labeler, approved, rejected in db.read(q.SERIES_REVIEW_TOTALS, params):
+        totals = pairs.setdefault((period, project, labeler), PairTotals())
+        totals.approved, totals.rejected = int(approved), int(rejected)
+    unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
+    for period, group, rolled_period, rolled_group, *counts in db.read(
+            q.SERIES_UNIQUE_IMAGES, params | {"group_by": query.group_by}):
+        key = (None if rolled_period else period, None if rolled_group else group)
+        unique[key] = UniqueImages(*(int(c) for c in counts))
+
+    # Totals keyed by (period or None for the whole range, group or None for all groups).
+    sums: dict[tuple[dt.date | None, str | None], PairTotals] = {}
+    for (period, project, labeler), totals in pairs.items():
+        group = {"labeler": labeler, "project": project}.get(query.group_by or "")
+        keys = [(period, None), (None, None)]
+        if group is not None:
+            keys += [(period, group), (None, group)]
+        for key in keys:
+            _add(sums.setdefault(key, PairTotals()), totals)
+    group_ids = sorted({group for _, group in sums if group is not None})
+
+    def entry(period: dt.date | None) -> dict:
+        out = shape_metrics(sums.get((period, None), PairTotals()),
+                            unique.get((period, None), UniqueImages()))
+        if query.group_by:
+            out["groups"] = [{"id": group, **shape_metrics(sums[(period, group)],
+                                                           unique.get((period, group), UniqueImages()))}
+                             for group in group_ids if (period, group) in sums]
+        return out
+
+    series = [{"period": start.isoformat(), "startDate": first.isoformat(),
+               "endDate": last.isoformat(), **entry(start)}
+              for start, first, last in periods(query.stats.start, query.stats.end, query.granularity)]
+    return {
+        "workspace": workspace.slug,
+        "startDate": query.stats.start.isoformat(),
+        "endDate": query.stats.end.isoformat(),
+        "granularity": query.granularity,
+        "groupBy": query.group_by,
+        "groups": _group_names(db, workspace, query.group_by, group_ids, projects),
+        "periods": series,
+        "total": entry(None),
+        "meta": {"notices": list(query.stats.notices), "nonAdditive": list(NON_ADDITIVE)},
+    }
+
+
+def _group_names(db: Database, workspace: Workspace, group_by: str | None, ids: list[str],
+                 projects: dict[str, dict]) -> list[dict]:
+    if group_by == "project":
+        return [projects[slug] for slug in ids]
+    if group_by == "labeler" and ids:
+        known = {row[0]: shape_labeler(dict(zip(("id", "display_name", "email", "is_system"), row)))
+                 for row in db.read(q.SELECT_LABELERS, {"workspace_id": workspace.id})}
+        return [{"id": labeler, "name": known[labeler]["displayName"]} for labeler in ids]
+    return []

@@ -1,0 +1,68 @@
+"""Service-level behaviour: health, API docs, and the one error shape for routes that do
+not exist, wrong methods and unexpected failures."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi.testclient import TestClient
+
+from annotation_insights.api.app import create_app
+from annotation_insights.api.routes import stats as stats_route
+from annotation_insights.settings import Settings
+from api.helpers import MARCH, assert_error, bearer, get_stats
+
+
+def test_health_reports_ok_and_the_backend(client, database_url):
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["backend"] == ("postgresql" if database_url.startswith("postgresql") else "duckdb")
+
+
+def test_unknown_routes_are_404_in_the_error_shape(client, tenant):
+    for method, path in (("GET", "/nope"), ("GET", "/acme/stats/extra"), ("POST", "/acme/nope"),
+                         ("GET", "/acme/projects/p/labelers")):
+        response = client.request(method, path, headers=bearer(tenant.all))
+        assert_error(response, 404, "not_found", f"No route for {method} {path}")
+
+
+def test_wrong_methods_are_405_in_the_error_shape(client, tenant):
+    cases = [("DELETE", "/acme/stats", "GET"), ("GET", "/acme/events", "POST"),
+             ("POST", "/acme/projects/p", "PUT"), ("GET", "/", "POST"), ("POST", "/health", "GET")]
+    for method, path, allowed in cases:
+        response = client.request(method, path, headers=bearer(tenant.all))
+        assert_error(response, 405, "method_not_allowed", f"{method} is not allowed on {path}",
+                     f"use {allowed}")
+        assert response.headers["allow"] == allowed
+
+
+def test_docs_are_served_and_describe_the_api(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "swagger" in response.text.lower()
+    spec = client.get("/openapi.json").json()
+    assert "get" in spec["paths"]["/{workspace}/stats"]
+    assert "post" in spec["paths"]["/{workspace}/events"]
+    assert {"put"} <= set(spec["paths"]["/{workspace}/projects/{slug}"])
+    params = {p["name"] for p in spec["paths"]["/{workspace}/stats"]["get"]["parameters"]}
+    assert {"api_key", "startDate", "endDate", "project", "userId"} <= params
+
+
+def test_an_unexpected_failure_is_500_in_the_error_shape_without_the_key_in_logs(
+        db, database_url, tenant, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("store exploded")
+
+    monkeypatch.setattr(stats_route, "run_stats", broken)
+    caplog.set_level(logging.INFO)
+    app = create_app(Settings(database=database_url), db)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = get_stats(client, tenant.read, **MARCH)
+    assert_error(response, 500, "internal_error", "internal error", "nothing was changed")
+    assert "store exploded" not in response.text
+    server_logs = [r for r in caplog.records if not r.name.startswith("httpx")]
+    assert any("unexpected error on GET /acme/stats" in r.getMessage() for r in server_logs)
+    assert all(tenant.read not in r.getMessage() for r in server_logs)
