@@ -34,9 +34,7 @@ def test_key_accepted_as_query_parameter_or_bearer_header(client, tenant):
         for method, path, body, params, _ in CALLS:
             response = call(client, method, path, body, params, key=tenant.all, via=via)
             assert response.status_code == 200, (via, method, path, response.text)
-
-
-def test_bearer_scheme_is_case_insensitive_and_header_wins_over_query(client, tenant):
+    # The scheme is case-insensitive, and a header key wins over a query one.
     headers = {"Authorization": f"bearer {tenant.read}"}
     assert client.get("/acme/stats", params=MARCH, headers=headers).status_code == 200
     response = client.get("/acme/stats", params=MARCH | {"api_key": "ai_000000000000_unknown"},
@@ -48,9 +46,6 @@ def test_missing_key_is_401_on_every_endpoint(client, tenant):
     for method, path, body, params, _ in CALLS + [("POST", "/", None, {}, None)]:
         response = call(client, method, path, body, params)
         assert_unauthorized(response, "API key is required", "api_key", "Bearer")
-
-
-def test_non_bearer_authorization_header_counts_as_no_key(client, tenant):
     headers = {"Authorization": f"Basic {tenant.read}"}
     response = client.get("/acme/stats", params=MARCH, headers=headers)
     assert_unauthorized(response, "API key is required")
@@ -58,13 +53,14 @@ def test_non_bearer_authorization_header_counts_as_no_key(client, tenant):
     assert_unauthorized(response, "API key is required")
 
 
-def test_unknown_key_is_401(client, tenant):
+def test_unknown_key_is_401_even_on_another_workspace(client, tenant, other):
     forged = tenant.all[:-4] + ("AAAA" if not tenant.all.endswith("AAAA") else "BBBB")
     for via in VIAS:
         for key in (forged, "not-a-key-at-all"):
             for method, path, body, params, _ in CALLS + [("POST", "/", None, {}, None)]:
                 response = call(client, method, path, body, params, key=key, via=via)
                 assert_unauthorized(response, "does not exist or has been revoked")
+    assert_unauthorized(get_stats(client, forged, workspace="other", **MARCH))
 
 
 def test_revoked_key_is_401_and_other_keys_keep_working(client, db, tenant):
@@ -92,16 +88,8 @@ def test_key_of_another_workspace_is_403_and_touches_nothing(client, tenant, oth
     assert stats_ok(client, other.read, workspace="other")["stats"] == ZERO_TOTALS
     assert client.get("/acme/projects", headers=bearer(tenant.read)).json() == [
         {"slug": "p", "name": "p", "type": "object-detection"}]
-
-
-def test_valid_key_on_a_workspace_that_does_not_exist_is_403(client, tenant):
     response = get_stats(client, tenant.all, workspace="nowhere", **MARCH)
     assert_error(response, 403, "forbidden", "another workspace", "'nowhere'")
-
-
-def test_unknown_key_on_another_workspace_is_401_not_403(client, tenant, other):
-    response = get_stats(client, "ai_000000000000_nothing", workspace="other", **MARCH)
-    assert_unauthorized(response)
 
 
 def test_each_endpoint_needs_exactly_its_scope(client, tenant):
@@ -122,13 +110,3 @@ def test_post_root_names_the_workspace_of_any_live_key(client, tenant, other):
             assert response.status_code == 200, response.text
             assert response.json() == {"workspace": "acme"}
         assert call(client, "POST", "/", key=other.read, via=via).json() == {"workspace": "other"}
-
-
-def test_post_root_without_or_with_a_bad_key_is_401(client, db, tenant):
-    assert_unauthorized(client.post("/"), "API key is required")
-    assert_unauthorized(client.post("/", params={"api_key": "ai_000000000000_nope"}),
-                        "does not exist or has been revoked")
-    created = create_key(db, tenant.workspace, ["read"])
-    revoke_key(db, created.id)
-    assert_unauthorized(client.post("/", params={"api_key": created.key}),
-                        "does not exist or has been revoked")

@@ -4,6 +4,7 @@ not exist, wrong methods and unexpected failures."""
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi.testclient import TestClient
 
@@ -13,12 +14,22 @@ from annotation_insights.settings import Settings
 from api.helpers import MARCH, assert_error, bearer, get_stats
 
 
-def test_health_reports_ok_and_the_backend(client, database_url):
+def test_health_and_the_api_docs_are_served(client, database_url):
     response = client.get("/health")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["backend"] == ("postgresql" if database_url.startswith("postgresql") else "duckdb")
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "swagger" in response.text.lower()
+    spec = client.get("/openapi.json").json()
+    assert "get" in spec["paths"]["/{workspace}/stats"]
+    assert "post" in spec["paths"]["/{workspace}/events"]
+    assert {"put"} <= set(spec["paths"]["/{workspace}/projects/{slug}"])
+    params = {p["name"] for p in spec["paths"]["/{workspace}/stats"]["get"]["parameters"]}
+    assert {"api_key", "startDate", "endDate", "project", "userId"} <= params
 
 
 def test_unknown_routes_are_404_in_the_error_shape(client, tenant):
@@ -38,19 +49,6 @@ def test_wrong_methods_are_405_in_the_error_shape(client, tenant):
         assert response.headers["allow"] == allowed
 
 
-def test_docs_are_served_and_describe_the_api(client):
-    response = client.get("/docs")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    assert "swagger" in response.text.lower()
-    spec = client.get("/openapi.json").json()
-    assert "get" in spec["paths"]["/{workspace}/stats"]
-    assert "post" in spec["paths"]["/{workspace}/events"]
-    assert {"put"} <= set(spec["paths"]["/{workspace}/projects/{slug}"])
-    params = {p["name"] for p in spec["paths"]["/{workspace}/stats"]["get"]["parameters"]}
-    assert {"api_key", "startDate", "endDate", "project", "userId"} <= params
-
-
 def test_an_unexpected_failure_is_500_in_the_error_shape_without_the_key_in_logs(
         db, database_url, tenant, monkeypatch, caplog):
     def broken(*args, **kwargs):
@@ -66,3 +64,12 @@ def test_an_unexpected_failure_is_500_in_the_error_shape_without_the_key_in_logs
     server_logs = [r for r in caplog.records if not r.name.startswith("httpx")]
     assert any("unexpected error on GET /acme/stats" in r.getMessage() for r in server_logs)
     assert all(tenant.read not in r.getMessage() for r in server_logs)
+
+
+def test_docs_work_offline(client):
+    """Every asset /docs needs is served by us: no CDN at runtime."""
+    page = client.get("/docs").text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset

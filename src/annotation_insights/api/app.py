@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from annotation_insights import __version__
+from annotation_insights.api.limits import OverloadGuard
 from annotation_insights.api.logging import install_redaction
 from annotation_insights.api.responses import JSONResponse
 from annotation_insights.api.routes import (
@@ -20,6 +22,7 @@ from annotation_insights.store import open_database
 from annotation_insights.store.database import Database
 
 log = logging.getLogger("annotation_insights")
+DOCS_ASSETS = "/docs-assets"
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -94,8 +97,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 app.state.db.close()
                 app.state.db = None
 
-    app = FastAPI(
+    # Swagger UI's assets ship with fastapi-offline, so /docs works without network access.
+    app = FastAPIOffline(
         title="Annotation Insights",
+        redoc_url=None,
+        static_url=DOCS_ASSETS,
         version=__version__,
         description="What your labelers did, per workspace, project and labeler. "
                     "Wire-compatible with Roboflow's GET /{workspace}/stats.",
@@ -105,6 +111,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
+    # Deliberately no CORS middleware: pages on other origins cannot read any answer.
+    app.add_middleware(OverloadGuard, settings=settings)
     # The more specific /{workspace}/stats.csv and /stats/timeseries come before /stats.
     for module in (root, events, exports, timeseries, stats, reference, integrations, dashboard):
         app.include_router(module.router)

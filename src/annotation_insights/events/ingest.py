@@ -14,7 +14,7 @@ from typing import Any
 
 from annotation_insights.errors import InvalidEvents, PayloadTooLarge
 from annotation_insights.events.schema import Event, EventError, validate_event
-from annotation_insights.metrics.definitions import session_facts, stable_key
+from annotation_insights.metrics.definitions import Facts, event_key, session_facts
 from annotation_insights.store import queries as q
 from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
@@ -41,7 +41,8 @@ def validate_batch(raw_events: list[Any], *, max_events: int = 10_000,
     errors: list[dict[str, Any]] = []
     for index, raw in enumerate(raw_events):
         try:
-            events.append(validate_event(raw, latest_time_us=latest))
+            events.append(validate_event(raw, latest_time_us=latest,
+                                         future_hours=future_tolerance_hours))
         except EventError as exc:
             errors.append({"index": index, "field": exc.field, "message": exc.message})
     if errors:
@@ -66,11 +67,10 @@ def ingest_in(tx: Transaction, workspace: Workspace, events: list[Event]) -> Ing
     unique: dict[str, Event] = {}
     for event in events:
         unique.setdefault(event.id, event)
-    keyed = {stable_key(event_id): event for event_id, event in unique.items()}
+    keyed = {event_key(event_id): event for event_id, event in unique.items()}
     tx.lock_workspace(workspace.id)
     params = {"workspace_id": workspace.id}
-    tx.stage("stage_events", q.STAGE_EVENTS, [_event_row(k, e) for k, e in keyed.items()])
-    new_keys = {row[0] for row in tx.execute(q.INSERT_NEW_EVENTS, params)}
+    new_keys = tx.insert_new_events(workspace.id, [_event_row(k, e) for k, e in keyed.items()])
     new_events = [e for k, e in keyed.items() if k in new_keys]
     if new_events:
         tx.stage("stage_names", q.STAGE_NAMES,
@@ -81,33 +81,45 @@ def ingest_in(tx: Transaction, workspace: Workspace, events: list[Event]) -> Ing
     return IngestResult(accepted=len(new_events), duplicates=len(events) - len(new_events))
 
 
-def _event_row(key: str, e: Event) -> tuple:
-    return (key, e.id, e.type, e.time_us, e.project, e.image, e.labeler, e.annotation,
+def _event_row(key: tuple[int, int], e: Event) -> tuple:
+    return (*key, e.id, e.type, e.time_us, e.project, e.image, e.labeler, e.annotation,
             e.session, e.model_assisted, e.reviewer, e.class_)
 
 
 def _apply_rollups(tx: Transaction, params: dict, events: list[Event], timezone: str) -> None:
     facts = session_facts(events, timezone)
     if facts.sessions:
-        tx.stage("stage_sessions", q.STAGE_SESSIONS, [
-            (key, s.project, s.labeler, s.explicit, s.first_time_us, s.session_date,
-             s.boxes_added, s.boxes_removed, s.boxes_updated)
-            for key, s in facts.sessions.items()])
-        tx.stage("stage_session_images", q.STAGE_SESSION_IMAGES, [
-            (key, image, f.project, f.labeler, f.session_date, f.labeled, f.marked_null,
-             f.model_assisted)
-            for (key, image), f in facts.images.items()])
-        tx.stage("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS, [
-            (key, annotation, created, deleted)
-            for (key, annotation), (created, deleted) in facts.annotations.items()])
-        tx.execute(q.UPSERT_SESSIONS, params)
-        tx.execute(q.UPSERT_SESSION_IMAGES, params)
-        tx.execute(q.UPSERT_SESSION_ANNOTATIONS, params)
-        tx.execute(q.REFRESH_SESSION_IMAGE_DATES, params)
-        tx.execute(q.REFRESH_SESSION_IMAGE_COUNTS, params)
-        tx.execute(q.REFRESH_SESSION_NET_BOXES, params)
+        _apply_session_facts(tx, params, facts)
     if facts.reviews:
         tx.stage("stage_review_days", q.STAGE_REVIEW_DAYS, [
             (project, labeler, day, approved, rejected)
             for (project, labeler, day), (approved, rejected) in facts.reviews.items()])
         tx.execute(q.UPSERT_REVIEW_DAYS, params)
+
+
+def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
+    """Upsert sessions first: their stored dates decide the dates of the fact rows."""
+    tx.stage("stage_sessions", q.STAGE_SESSIONS, [
+        (key, s.project, s.labeler, s.explicit, s.first_time_us, s.session_date,
+         s.boxes_added, s.boxes_removed, s.boxes_updated)
+        for key, s in facts.sessions.items()])
+    explicit_before = {}
+    if any(s.explicit for s in facts.sessions.values()):
+        explicit_before = dict(tx.execute(q.SELECT_EXPLICIT_SESSION_DATES, params))
+    dates = dict(tx.execute(q.UPSERT_SESSIONS, params))
+    moved = [(key, dates[key]) for key, before in explicit_before.items() if dates[key] < before]
+    if moved:
+        tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
+        tx.execute(q.MOVE_SESSION_IMAGES, params)
+        tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
+    tx.stage("stage_session_images", q.STAGE_SESSION_IMAGES, [
+        (key, image, f.project, f.labeler, dates[key], f.labeled, f.marked_null, f.model_assisted)
+        for (key, image), f in facts.images.items()])
+    tx.stage("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS, [
+        (key, annotation, dates[key], created, deleted)
+        for (key, annotation), (created, deleted) in facts.annotations.items()])
+    bounds = {**params, "first_date": min(dates.values()), "last_date": max(dates.values())}
+    for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS):
+        tx.execute(statement, bounds)
+    tx.execute(q.REFRESH_SESSION_IMAGE_COUNTS, bounds)
+    tx.execute(q.REFRESH_SESSION_NET_BOXES, bounds)

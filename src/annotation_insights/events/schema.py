@@ -95,7 +95,7 @@ def _text(raw: dict, field: str, *, required: bool, max_len: int = 256) -> str |
     return value
 
 
-def validate_event(raw: Any, *, latest_time_us: int) -> Event:
+def validate_event(raw: Any, *, latest_time_us: int, future_hours: int = 24) -> Event:
     """One SPEC §3 event, or an `EventError` naming the first bad field."""
     if not isinstance(raw, dict):
         raise EventError(None, "each event must be a JSON object")
@@ -115,7 +115,7 @@ def validate_event(raw: Any, *, latest_time_us: int) -> Event:
         raise EventError("time", "is required")
     time_us = parse_time(raw["time"])
     if time_us > latest_time_us:
-        raise EventError("time", "is more than 24 hours in the future")
+        raise EventError("time", f"is more than {future_hours} hours in the future")
     project = raw.get("project")
     if project is None:
         raise EventError("project", "is required")

@@ -22,8 +22,16 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 def stable_key(*parts: str) -> str:
     """A 128-bit key for a tuple of ids: fixed width in every table, same on every backend."""
-    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).digest()
+    text = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(text, digest_size=16).digest()
     return str(uuid.UUID(bytes=digest))
+
+
+def event_key(event_id: str) -> tuple[int, int]:
+    """An event id's 128-bit identity as two signed 64-bit halves (plain BIGINT columns)."""
+    digest = hashlib.blake2b(event_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return (int.from_bytes(digest[:8], "big", signed=True),
+            int.from_bytes(digest[8:], "big", signed=True))
 
 
 @lru_cache(maxsize=65_536)
@@ -55,7 +63,6 @@ class SessionDelta:
 class ImageFacts:
     project: str
     labeler: str
-    session_date: dt.date
     labeled: bool = False
     marked_null: bool = False
     model_assisted: bool = False
@@ -96,7 +103,7 @@ def session_facts(events: Iterable[Event], timezone: str) -> Facts:
             session.first_time_us, session.session_date = event.time_us, day
         image = facts.images.get((key, event.image))
         if image is None:
-            image = facts.images[(key, event.image)] = ImageFacts(event.project, event.labeler, day)
+            image = facts.images[(key, event.image)] = ImageFacts(event.project, event.labeler)
         if event.type in ANNOTATION_TYPES:
             image.labeled = True
             flags = facts.annotations.setdefault((key, event.annotation), [False, False])
@@ -114,8 +121,6 @@ def session_facts(events: Iterable[Event], timezone: str) -> Facts:
             image.labeled = image.marked_null = True
         else:  # image.model_assisted
             image.model_assisted = True
-    for (key, _), image in facts.images.items():
-        image.session_date = facts.sessions[key].session_date
     return facts
 
 

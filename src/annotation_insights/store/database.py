@@ -31,6 +31,11 @@ class Transaction(abc.ABC):
         """Make `rows` joinable as relation `name` until the transaction ends."""
 
     @abc.abstractmethod
+    def insert_new_events(self, workspace_id: int, rows: list[tuple]) -> set[tuple[int, int]]:
+        """Store the rows (laid out as `queries.STAGE_EVENTS`) whose (key_hi, key_lo) is not
+        stored yet; return those keys. Events must only ever be written through here."""
+
+    @abc.abstractmethod
     def lock_workspace(self, workspace_id: int) -> None:
         """Serialise writers of one workspace so rollup maintenance never races."""
 

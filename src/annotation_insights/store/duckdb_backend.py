@@ -15,16 +15,20 @@ import pyarrow as pa
 
 from annotation_insights.errors import StoreUnavailable
 from annotation_insights.store.database import Database, Params, Reader, Transaction
+from annotation_insights.store import queries
 from annotation_insights.store.dialect import DUCKDB
+from annotation_insights.store.event_keys import EventKeys
 
 _ARROW_TYPES = {"TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
                 "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "UUID": pa.string()}
 
 
 class DuckDBTransaction(Transaction):
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, event_keys: EventKeys) -> None:
         self._cursor = cursor
         self._staged: list[str] = []
+        self._event_keys = event_keys
+        self.new_event_keys: dict[int, list[tuple[int, int]]] = {}
 
     def execute(self, sql: str, params: Params | None = None) -> list[tuple]:
         self._cursor.execute(DUCKDB.bind(sql), params or {})
@@ -36,6 +40,19 @@ class DuckDBTransaction(Transaction):
                           for (col, kind), values in zip(columns, arrays)})
         self._cursor.register(name, table)
         self._staged.append(name)
+
+    def insert_new_events(self, workspace_id: int, rows: list[tuple]) -> set[tuple[int, int]]:
+        stored = self._event_keys.of(workspace_id)
+        pending = self.new_event_keys.setdefault(workspace_id, [])
+        known = stored.contains([row[:2] for row in rows]) if rows else []
+        pending_set = set(pending)
+        new_rows = [row for row, seen in zip(rows, known) if not seen and row[:2] not in pending_set]
+        if new_rows:
+            self.stage("stage_events", queries.STAGE_EVENTS, new_rows)
+            self.execute(queries.INSERT_EVENTS, {"workspace_id": workspace_id})
+        new_keys = [row[:2] for row in new_rows]
+        pending.extend(new_keys)
+        return set(new_keys)
 
     def lock_workspace(self, workspace_id: int) -> None:
         """The database's single writer lock already serialises every write."""
@@ -70,9 +87,19 @@ class DuckDBDatabase(Database):
                     "(--database postgresql://...) to share one store between processes.") from exc
             raise StoreUnavailable(f"Cannot open the database file {path}: {exc}") from exc
         self._write_lock = threading.Lock()
+        self._event_keys = EventKeys(self._load_event_keys)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
+
+    def _load_event_keys(self, workspace_id: int):
+        cursor = self._conn.cursor()
+        try:
+            arrays = cursor.execute(DUCKDB.bind(queries.SELECT_EVENT_KEYS),
+                                    {"workspace_id": workspace_id}).fetchnumpy()
+        finally:
+            cursor.close()
+        return arrays["key_hi"], arrays["key_lo"]
 
     def _reader(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, "cursor", None)
@@ -99,7 +126,7 @@ class DuckDBDatabase(Database):
     def transaction(self) -> Iterator[Transaction]:
         with self._write_lock:
             cursor = self._conn.cursor()
-            tx = DuckDBTransaction(cursor)
+            tx = DuckDBTransaction(cursor, self._event_keys)
             cursor.execute("BEGIN TRANSACTION")
             try:
                 yield tx
@@ -108,6 +135,9 @@ class DuckDBDatabase(Database):
                 raise
             else:
                 cursor.execute("COMMIT")
+                for workspace_id, keys in tx.new_event_keys.items():
+                    if keys:
+                        self._event_keys.of(workspace_id).add(keys)
             finally:
                 tx.release()
                 cursor.close()

@@ -41,7 +41,8 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
             PRIMARY KEY (workspace_id, id))""",
         """CREATE TABLE events (
             workspace_id INTEGER NOT NULL,
-            event_key UUID NOT NULL,
+            key_hi BIGINT NOT NULL,
+            key_lo BIGINT NOT NULL,
             event_id TEXT NOT NULL,
             type TEXT NOT NULL,
             time_us BIGINT NOT NULL,
@@ -52,8 +53,11 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
             session TEXT,
             model_assisted BOOLEAN,
             reviewer TEXT,
-            class TEXT,
-            PRIMARY KEY (workspace_id, event_key))""",
+            class TEXT)""",
+        # One row per event id. PostgreSQL enforces it with this index (several processes
+        # write); DuckDB's single writer checks an in-memory key set instead, because
+        # maintaining an index of random keys costs more than the rest of ingest.
+        ("postgresql", "CREATE UNIQUE INDEX events_identity ON events (workspace_id, key_hi, key_lo)"),
         """CREATE TABLE sessions (
             workspace_id INTEGER NOT NULL,
             session_key UUID NOT NULL,
@@ -79,15 +83,14 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
             session_date DATE NOT NULL,
             labeled BOOLEAN NOT NULL,
             marked_null BOOLEAN NOT NULL,
-            model_assisted BOOLEAN NOT NULL,
-            PRIMARY KEY (workspace_id, session_key, image))""",
+            model_assisted BOOLEAN NOT NULL)""",
         """CREATE TABLE session_annotations (
             workspace_id INTEGER NOT NULL,
             session_key UUID NOT NULL,
             annotation TEXT NOT NULL,
+            session_date DATE NOT NULL,
             created BOOLEAN NOT NULL,
-            deleted BOOLEAN NOT NULL,
-            PRIMARY KEY (workspace_id, session_key, annotation))""",
+            deleted BOOLEAN NOT NULL)""",
         """CREATE TABLE review_days (
             workspace_id INTEGER NOT NULL,
             project TEXT NOT NULL,
@@ -96,6 +99,11 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
             approved BIGINT NOT NULL,
             rejected BIGINT NOT NULL,
             PRIMARY KEY (workspace_id, project, labeler, review_date))""",
+        # The two large fact tables are merged by date-bounded joins (see queries.py):
+        # DuckDB prunes those by zone maps, PostgreSQL by these keys.
+        ("postgresql", "ALTER TABLE session_images ADD PRIMARY KEY (workspace_id, session_key, image)"),
+        ("postgresql", "ALTER TABLE session_annotations "
+                       "ADD PRIMARY KEY (workspace_id, session_key, annotation)"),
         # DuckDB prunes date ranges with zone maps on its own; PostgreSQL needs indexes.
         ("postgresql", "CREATE INDEX sessions_by_date ON sessions (workspace_id, session_date)"),
         ("postgresql", "CREATE INDEX session_images_by_date "

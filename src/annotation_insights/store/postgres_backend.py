@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from annotation_insights.errors import StoreUnavailable
 from annotation_insights.store.database import Database, Params, Reader, Transaction
+from annotation_insights.store import queries
 from annotation_insights.store.dialect import POSTGRESQL
 
 _ADVISORY_NAMESPACE = 0x41490000  # "AI": keeps our advisory locks apart from other apps'
@@ -34,11 +35,17 @@ class PostgresTransaction(Transaction):
         columns_sql = pgsql.SQL(", ").join(
             pgsql.SQL("{} {}").format(pgsql.Identifier(col), pgsql.SQL(kind)) for col, kind in columns)
         with self._conn.cursor() as cur:
+            cur.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(pgsql.Identifier(name)))
             cur.execute(pgsql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
                 pgsql.Identifier(name), columns_sql))
             with cur.copy(pgsql.SQL("COPY {} FROM STDIN").format(pgsql.Identifier(name))) as copy:
                 for row in rows:
                     copy.write_row(row)
+
+    def insert_new_events(self, workspace_id: int, rows: list[tuple]) -> set[tuple[int, int]]:
+        self.stage("stage_events", queries.STAGE_EVENTS, rows)
+        return {tuple(row) for row in self.execute(queries.INSERT_NEW_EVENTS,
+                                                   {"workspace_id": workspace_id})}
 
     def lock_workspace(self, workspace_id: int) -> None:
         self.execute("SELECT pg_advisory_xact_lock(:ns, :ws)",
@@ -59,7 +66,12 @@ class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
     def __init__(self, url: str, *, pool_size: int = 8, statement_timeout_ms: int = 30_000) -> None:
-        self.description = _redact(url)
+        try:
+            self.description = _redact(url)
+        except psycopg.ProgrammingError:
+            # psycopg's message quotes the URL, and with it possibly the password.
+            raise StoreUnavailable("The PostgreSQL URL is malformed; expected "
+                                   "postgresql://USER:PASSWORD@HOST:PORT/DATABASE.") from None
         options = f"-c statement_timeout={int(statement_timeout_ms)}"
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False,
                                     kwargs={"options": options, "autocommit": True})

@@ -70,18 +70,27 @@ ON CONFLICT (workspace_id, id) DO NOTHING"""
 # --- ingest --------------------------------------------------------------------------
 
 STAGE_EVENTS = (
-    ("event_key", "UUID"), ("event_id", "TEXT"), ("type", "TEXT"), ("time_us", "BIGINT"),
-    ("project", "TEXT"), ("image", "TEXT"), ("labeler", "TEXT"), ("annotation", "TEXT"),
-    ("session", "TEXT"), ("model_assisted", "BOOLEAN"), ("reviewer", "TEXT"), ("class", "TEXT"))
+    ("key_hi", "BIGINT"), ("key_lo", "BIGINT"), ("event_id", "TEXT"), ("type", "TEXT"),
+    ("time_us", "BIGINT"), ("project", "TEXT"), ("image", "TEXT"), ("labeler", "TEXT"),
+    ("annotation", "TEXT"), ("session", "TEXT"), ("model_assisted", "BOOLEAN"),
+    ("reviewer", "TEXT"), ("class", "TEXT"))
 
-INSERT_NEW_EVENTS = """
-INSERT INTO events (workspace_id, event_key, event_id, type, time_us, project, image, labeler,
+_INSERT_STAGED_EVENTS = """
+INSERT INTO events (workspace_id, key_hi, key_lo, event_id, type, time_us, project, image, labeler,
                     annotation, session, model_assisted, reviewer, class)
-SELECT :workspace_id, CAST(event_key AS UUID), event_id, type, time_us, project, image, labeler,
+SELECT :workspace_id, key_hi, key_lo, event_id, type, time_us, project, image, labeler,
        annotation, session, model_assisted, reviewer, class
-FROM stage_events
-ON CONFLICT (workspace_id, event_key) DO NOTHING
-RETURNING CAST(event_key AS TEXT)"""
+FROM stage_events"""
+
+# Staged events are all new (the writer checked its key set first).
+INSERT_EVENTS = _INSERT_STAGED_EVENTS
+
+# Concurrent writers: the unique index decides which events are new.
+INSERT_NEW_EVENTS = _INSERT_STAGED_EVENTS + """
+ON CONFLICT (workspace_id, key_hi, key_lo) DO NOTHING
+RETURNING key_hi, key_lo"""
+
+SELECT_EVENT_KEYS = "SELECT key_hi, key_lo FROM events WHERE workspace_id = :workspace_id"
 
 STAGE_SESSIONS = (
     ("session_key", "UUID"), ("project", "TEXT"), ("labeler", "TEXT"), ("explicit", "BOOLEAN"),
@@ -101,46 +110,77 @@ ON CONFLICT (workspace_id, session_key) DO UPDATE SET
     boxes_updated = s.boxes_updated + excluded.boxes_updated,
     session_date = CASE WHEN excluded.first_time_us < s.first_time_us
                         THEN excluded.session_date ELSE s.session_date END,
-    first_time_us = least(s.first_time_us, excluded.first_time_us)"""
+    first_time_us = least(s.first_time_us, excluded.first_time_us)
+RETURNING CAST(session_key AS TEXT), session_date"""
+
+# Only explicit sessions can change date (an earlier event arrives late), so only their
+# stored dates are looked up before the upsert.
+SELECT_EXPLICIT_SESSION_DATES = """
+SELECT CAST(session_key AS TEXT), session_date FROM sessions
+WHERE workspace_id = :workspace_id AND explicit
+  AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions WHERE explicit)"""
 
 STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
     ("session_date", "DATE"), ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"),
     ("model_assisted", "BOOLEAN"))
 
-UPSERT_SESSION_IMAGES = """
-INSERT INTO session_images AS si (workspace_id, session_key, image, project, labeler, session_date,
+# The fact tables are merged with an UPDATE of the rows that exist and an INSERT of the
+# rest, both joined only within the touched sessions' dates: with the workspace's writer
+# serialised this is a correct upsert, and it reads the recent part of the table instead
+# of maintaining an index of every (session, image) and (session, annotation) ever seen.
+_TOUCHED = """{alias}.workspace_id = :workspace_id
+  AND {alias}.session_date BETWEEN :first_date AND :last_date
+  AND {alias}.session_key = CAST(s.session_key AS UUID) AND {alias}.{item} = s.{item}"""
+
+MERGE_SESSION_IMAGES = (f"""
+UPDATE session_images AS si SET labeled = si.labeled OR s.labeled,
+    marked_null = si.marked_null OR s.marked_null,
+    model_assisted = si.model_assisted OR s.model_assisted
+FROM stage_session_images s
+WHERE {_TOUCHED.format(alias="si", item="image")}
+  AND ((s.labeled AND NOT si.labeled) OR (s.marked_null AND NOT si.marked_null)
+       OR (s.model_assisted AND NOT si.model_assisted))""", f"""
+INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
     labeled, marked_null, model_assisted)
-SELECT :workspace_id, CAST(session_key AS UUID), image, project, labeler, session_date,
-       labeled, marked_null, model_assisted
-FROM stage_session_images
-ON CONFLICT (workspace_id, session_key, image) DO UPDATE SET
-    labeled = si.labeled OR excluded.labeled,
-    marked_null = si.marked_null OR excluded.marked_null,
-    model_assisted = si.model_assisted OR excluded.model_assisted"""
+SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
+       s.labeled, s.marked_null, s.model_assisted
+FROM stage_session_images s
+WHERE NOT EXISTS (SELECT 1 FROM session_images si WHERE {_TOUCHED.format(alias="si", item="image")})""")
 
 STAGE_SESSION_ANNOTATIONS = (
-    ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"))
+    ("session_key", "UUID"), ("annotation", "TEXT"), ("session_date", "DATE"),
+    ("created", "BOOLEAN"), ("deleted", "BOOLEAN"))
 
-UPSERT_SESSION_ANNOTATIONS = """
-INSERT INTO session_annotations AS sa (workspace_id, session_key, annotation, created, deleted)
-SELECT :workspace_id, CAST(session_key AS UUID), annotation, created, deleted
-FROM stage_session_annotations
-ON CONFLICT (workspace_id, session_key, annotation) DO UPDATE SET
-    created = sa.created OR excluded.created,
-    deleted = sa.deleted OR excluded.deleted"""
+MERGE_SESSION_ANNOTATIONS = (f"""
+UPDATE session_annotations AS sa SET created = sa.created OR s.created,
+    deleted = sa.deleted OR s.deleted
+FROM stage_session_annotations s
+WHERE {_TOUCHED.format(alias="sa", item="annotation")}
+  AND ((s.created AND NOT sa.created) OR (s.deleted AND NOT sa.deleted))""", f"""
+INSERT INTO session_annotations (workspace_id, session_key, annotation, session_date, created, deleted)
+SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, s.created, s.deleted
+FROM stage_session_annotations s
+WHERE NOT EXISTS (SELECT 1 FROM session_annotations sa
+                  WHERE {_TOUCHED.format(alias="sa", item="annotation")})""")
 
-# A late event can move an explicit session's date; its image facts follow it.
-REFRESH_SESSION_IMAGE_DATES = """
-UPDATE session_images SET session_date = s.session_date
-FROM sessions s
-WHERE s.workspace_id = :workspace_id AND session_images.workspace_id = :workspace_id
-  AND s.session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions WHERE explicit)
-  AND session_images.session_key = s.session_key
-  AND session_images.session_date <> s.session_date"""
+STAGE_MOVED_SESSIONS = (("session_key", "UUID"), ("session_date", "DATE"))
 
-# The per-session distinct counts (SPEC §5) are recomputed from the facts of the sessions
-# a batch touched: cheap, order-independent and self-correcting.
+# A late event moved an explicit session to an earlier date; its facts follow it.
+MOVE_SESSION_IMAGES = """
+UPDATE session_images SET session_date = m.session_date
+FROM (SELECT CAST(session_key AS UUID) AS session_key, session_date FROM stage_moved_sessions) m
+WHERE session_images.workspace_id = :workspace_id AND session_images.session_key = m.session_key"""
+
+MOVE_SESSION_ANNOTATIONS = """
+UPDATE session_annotations SET session_date = m.session_date
+FROM (SELECT CAST(session_key AS UUID) AS session_key, session_date FROM stage_moved_sessions) m
+WHERE session_annotations.workspace_id = :workspace_id
+  AND session_annotations.session_key = m.session_key"""
+
+# The per-session distinct counts (SPEC §5) are recomputed from the facts of the sessions a
+# batch touched: order-independent and self-correcting. The date bounds (those sessions'
+# dates) let both backends read only the recent part of the fact tables.
 REFRESH_SESSION_IMAGE_COUNTS = """
 UPDATE sessions SET images_labeled = f.images_labeled, marked_null = f.marked_null,
     model_assisted = f.model_assisted
@@ -149,7 +189,7 @@ FROM (SELECT session_key,
              count(*) FILTER (WHERE marked_null) AS marked_null,
              count(*) FILTER (WHERE model_assisted) AS model_assisted
       FROM session_images
-      WHERE workspace_id = :workspace_id
+      WHERE workspace_id = :workspace_id AND session_date BETWEEN :first_date AND :last_date
         AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)
       GROUP BY session_key) f
 WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = f.session_key"""
@@ -158,7 +198,7 @@ REFRESH_SESSION_NET_BOXES = """
 UPDATE sessions SET net_boxes_added = f.net_boxes_added
 FROM (SELECT session_key, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
       FROM session_annotations
-      WHERE workspace_id = :workspace_id
+      WHERE workspace_id = :workspace_id AND session_date BETWEEN :first_date AND :last_date
         AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)
       GROUP BY session_key) f
 WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = f.session_key"""
@@ -239,27 +279,41 @@ GROUP BY GROUPING SETS ((period, grp), (period), (grp), ())"""
 # matches the annotation id in any project.
 STAGE_LS_KEYS = (("project", "TEXT"), ("annotation_id", "TEXT"))
 
-SELECT_LS_ANNOTATIONS = """
-SELECT a.project, a.annotation_id, a.unique_id, a.image, a.labeler, a.version_us, a.regions,
-       a.deleted
+_LS_COLUMNS = """a.project, a.annotation_id, a.unique_id, a.image, a.labeler, a.version_us,
+       a.regions, a.deleted"""
+
+SELECT_LS_ANNOTATIONS = f"""
+SELECT {_LS_COLUMNS}
 FROM label_studio_annotations a
 JOIN stage_ls_keys k ON k.annotation_id = a.annotation_id
                     AND (k.project IS NULL OR k.project = a.project)
 WHERE a.workspace_id = :workspace_id"""
 
+# The same for a delivery of one annotation (almost every webhook): no staging needed.
+SELECT_LS_ANNOTATION = f"""
+SELECT {_LS_COLUMNS}
+FROM label_studio_annotations a
+WHERE a.workspace_id = :workspace_id AND a.annotation_id = :annotation_id
+  AND (CAST(:project AS TEXT) IS NULL OR a.project = :project)"""
+
 STAGE_LS_ANNOTATIONS = (
     ("project", "TEXT"), ("annotation_id", "TEXT"), ("unique_id", "TEXT"), ("image", "TEXT"),
     ("labeler", "TEXT"), ("version_us", "BIGINT"), ("regions", "TEXT"), ("deleted", "BOOLEAN"))
 
-UPSERT_LS_ANNOTATIONS = """
+_LS_UPSERT = """
 INSERT INTO label_studio_annotations AS a (workspace_id, project, annotation_id, unique_id,
     image, labeler, version_us, regions, deleted)
-SELECT :workspace_id, project, annotation_id, unique_id, image, labeler, version_us, regions,
-       deleted
-FROM stage_ls_annotations
+{source}
 ON CONFLICT (workspace_id, project, annotation_id) DO UPDATE SET
     unique_id = excluded.unique_id, image = excluded.image, labeler = excluded.labeler,
     version_us = excluded.version_us, regions = excluded.regions, deleted = excluded.deleted"""
+
+UPSERT_LS_ANNOTATIONS = _LS_UPSERT.format(source="""SELECT :workspace_id, project, annotation_id,
+    unique_id, image, labeler, version_us, regions, deleted
+FROM stage_ls_annotations""")
+
+UPSERT_LS_ANNOTATION = _LS_UPSERT.format(source="""VALUES (:workspace_id, :project, :annotation_id,
+    :unique_id, :image, :labeler, :version_us, :regions, :deleted)""")
 
 # A tool's project title replaces only the placeholder name (the slug), never a name an
 # admin set through PUT /{workspace}/projects/{slug}.

@@ -16,7 +16,7 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 RESERVED_SLUGS = frozenset({
     "admin", "api", "assets", "dashboard", "docs", "events", "health", "healthz", "insights",
     "login", "logout", "metrics", "openapi", "redoc", "static", "stats", "v1", "v2",
-    "workspaces", "integrations", "favicon-ico",
+    "workspaces", "integrations", "favicon-ico", "docs-assets",
 })
 
 
