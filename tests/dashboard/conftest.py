@@ -7,111 +7,18 @@ hand-made workspace (`handmade`: SPEC §8's worked example plus hostile names).
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 
 from annotation_insights.api.app import create_app
-from annotation_insights.demo.generator import DemoSpec, demo_labelers, demo_projects, generate_events
-from annotation_insights.events.ingest import ingest, validate_batch
 from annotation_insights.settings import Settings
-from annotation_insights.store import open_database
-from annotation_insights.tenancy.keys import create_key, revoke_key
-from annotation_insights.tenancy.reference import put_labeler, put_project
-from annotation_insights.tenancy.workspaces import Workspace, create_workspace
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-
-# SPEC §8, in project "boats", with labeler "A" renamed to something a careless page would break on.
-HOSTILE_LABELER = '<img src=x onerror="window.pwned=1">'
-WORKED = [
-    ("2024-03-01T10:00:00Z", "annotation.created", "img1", "a1", {}),
-    ("2024-03-01T10:01:00Z", "annotation.created", "img1", "a2", {}),
-    ("2024-03-01T10:02:00Z", "annotation.deleted", "img1", "a2", {}),
-    ("2024-03-01T10:03:00Z", "annotation.updated", "img1", "a1", {}),
-    ("2024-03-01T10:04:00Z", "image.marked_null", "img2", None, {}),
-    ("2024-03-01T10:05:00Z", "image.model_assisted", "img3", None, {}),
-    ("2024-03-02T10:00:00Z", "annotation.deleted", "img1", "a1", {}),
-    ("2024-03-02T10:01:00Z", "annotation.created", "img1", "a3", {"modelAssisted": True}),
-    ("2024-03-02T12:00:00Z", "image.approved", "img1", None, {}),
-    ("2024-03-03T12:00:00Z", "image.rejected", "img2", None, {}),
-]
-
-
-def worked_events(project: str = "boats", labeler: str = "A", prefix: str = "w") -> list[dict]:
-    out = []
-    for i, (time_, type_, image, annotation, extra) in enumerate(WORKED):
-        event = {"id": f"{prefix}{i}", "type": type_, "time": time_, "project": project,
-                 "image": image, "labeler": labeler, **extra}
-        if annotation:
-            event["annotation"] = annotation
-        out.append(event)
-    return out
-
-
-def load_demo(db, workspace: Workspace, spec: DemoSpec) -> int:
-    """Ingest the generator's stream for `spec` with its project and labeler names."""
-    for project in demo_projects(spec):
-        put_project(db, workspace, project["slug"], project["name"], project["type"])
-    for lab in demo_labelers(spec):
-        put_labeler(db, workspace, lab["id"], lab["displayName"], lab["email"], lab["system"])
-    events, total = generate_events(spec), 0
-    while batch := list(islice(events, 5_000)):
-        total += ingest(db, workspace, validate_batch(batch, max_events=5_000)).accepted
-    return total
-
-
-@dataclass
-class Live:
-    url: str
-    demo_key: str
-    handmade_key: str
-    revoked_key: str
-    write_only_key: str
-    today: dt.date
-
-    def get(self, path: str, key: str | None = None, **params) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key or self.demo_key}"}
-        return httpx.get(self.url + path, params=params, headers=headers, timeout=30)
-
-    def stats(self, workspace: str = "demo", key: str | None = None, **params) -> dict:
-        response = self.get(f"/{workspace}/stats", key, **params)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def timeseries(self, workspace: str = "demo", key: str | None = None, **params) -> dict:
-        response = self.get(f"/{workspace}/stats/timeseries", key, **params)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-
-def seed(path: str) -> Live:
-    today = dt.datetime.now(dt.timezone.utc).date()
-    with open_database(path) as db:
-        demo = create_workspace(db, "demo", name="Demo Vision Team")
-        load_demo(db, demo, DemoSpec(days=100, labelers=5, projects=3, end=today,
-                                     images_per_labeler_day=6, boxes_per_image=3))
-        hand = create_workspace(db, "handmade", name="Hand Made", timezone="Europe/Berlin")
-        put_project(db, hand, "boats", 'Boats, "big" ones', "object-detection")
-        put_labeler(db, hand, HOSTILE_LABELER, "Ann <b>O'Brien</b>, QA", "ann@example.com", False)
-        ingest(db, hand, validate_batch(worked_events(labeler=HOSTILE_LABELER)))
-        revoked = create_key(db, demo, ["read"])
-        revoke_key(db, revoked.id)
-        return Live("", create_key(db, demo, ["read"]).key, create_key(db, hand, ["read"]).key,
-                    revoked.key, create_key(db, demo, ["write"]).key, today)
+from dashboard.browsing import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from dashboard.seeding import seed
 
 
 def free_port() -> int:
@@ -154,30 +61,34 @@ def browser():
 
 
 @pytest.fixture
-def context(browser, live):
-    """A fresh browser profile that fails the test if the page asks anything of another host."""
-    ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True, locale="en-US",
-                              timezone_id="Pacific/Auckland")
-    foreign: list[str] = []
+def new_context(browser, live):
+    """Fresh browser profiles that fail the test if a page reaches another host or throws."""
+    contexts, foreign, errors = [], [], []
 
     def guard(route):
-        if route.request.url.startswith(live.url + "/") or route.request.url.startswith(("blob:", "data:")):
+        if route.request.url.startswith((live.url + "/", "blob:", "data:")):
             route.continue_()
         else:
             foreign.append(route.request.url)
             route.abort()
 
-    ctx.route("**/*", guard)
-    errors: list[str] = []
-    ctx.on("weberror", lambda error: errors.append(str(error.error)))
-    yield ctx
-    ctx.close()
+    def make(viewport=DESKTOP, **options):
+        # A timezone far from the server's, so a date computed in the browser's zone shows up.
+        ctx = browser.new_context(viewport=viewport, accept_downloads=True, locale="en-US",
+                                  timezone_id="Pacific/Kiritimati", **options)
+        ctx.route("**/*", guard)
+        ctx.on("weberror", lambda error: errors.append(str(error.error)))
+        ctx.set_default_timeout(10_000)
+        contexts.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
     assert not foreign, f"the page tried to reach other hosts: {foreign}"
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
 @pytest.fixture
-def page(context):
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
+def page(new_context):
+    return new_context().new_page()

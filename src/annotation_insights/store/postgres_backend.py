@@ -73,16 +73,14 @@ class PostgresDatabase(Database):
             raise StoreUnavailable("The PostgreSQL URL is malformed; expected "
                                    "postgresql://USER:PASSWORD@HOST:PORT/DATABASE.") from None
         options = f"-c statement_timeout={int(statement_timeout_ms)}"
+        try:  # one direct attempt first: a clear error now instead of the pool's retries
+            psycopg.connect(url, connect_timeout=10, options=options).close()
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"Cannot connect to PostgreSQL at {self.description}: "
+                                   f"{_first_line(exc)}") from None
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False,
                                     kwargs={"options": options, "autocommit": True})
-        try:
-            self._pool.open(wait=True, timeout=15)
-        except psycopg.Error as exc:
-            self._pool.close()
-            raise StoreUnavailable(f"Cannot connect to PostgreSQL at {self.description}: {exc}") from exc
-        except Exception as exc:  # the pool raises its own timeout type
-            self._pool.close()
-            raise StoreUnavailable(f"Cannot connect to PostgreSQL at {self.description}: {exc}") from exc
+        self._pool.open(wait=True, timeout=30)
 
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:
         with self._pool.connection() as conn:
@@ -101,6 +99,10 @@ class PostgresDatabase(Database):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _redact(url: str) -> str:

@@ -85,7 +85,7 @@ def insights_asset(name: str, v: str | None = None) -> Response:
                     headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
 
 
-@router.get("/{workspace}/insights/context", tags=["dashboard"], responses={401: {}, 403: {}})
+@router.get("/{workspace}/insights/context", responses={401: {}, 403: {}})
 def insights_context(workspace: str, key: ReadKey, db: DatabaseDep, settings: SettingsDep) -> dict:
     """What the dashboard needs before its first query: names, filters and today's local date."""
     ws = key.workspace

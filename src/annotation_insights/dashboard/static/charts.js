@@ -9,7 +9,7 @@
 window.InsightsCharts = (function () {
   const NS = "http://www.w3.org/2000/svg";
   const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
-                   "#ff9da7", "#9c755f"];
+                   "#ff9da7", "#9c755f", "#a0cbe8", "#8cd17d", "#d4a6c8"];
   const OTHER = "#bab0ac";
   const number = new Intl.NumberFormat("en-US");
 
@@ -93,6 +93,10 @@ window.InsightsCharts = (function () {
     hide() { if (this.node) this.node.hidden = true; },
   };
 
+  document.addEventListener("pointerdown", (event) => {
+    if (!event.target.closest || !event.target.closest(".chart")) tooltip.hide();
+  });
+
   // --- sizing -----------------------------------------------------------------------------
   const observer = new ResizeObserver((entries) => {
     for (const entry of entries) {
@@ -111,6 +115,7 @@ window.InsightsCharts = (function () {
 
   function empty(box, message) {
     box._draw = null;
+    box.style.height = "";
     box.replaceChildren();
     const note = document.createElement("div");
     note.className = "chart-empty";
@@ -151,12 +156,18 @@ window.InsightsCharts = (function () {
     for (let i = 0; i < count; i++) {
       const band = svg("rect", { class: "hover-band", x: frame.x(i), y: margin.top, width: frame.band,
                                  height: height - margin.top - margin.bottom, "data-period-index": i }, layer);
-      band.addEventListener("pointermove", (event) => {
+      const show = (event) => {
         for (const other of layer.querySelectorAll(".active")) other.classList.remove("active");
         band.classList.add("active");
         onShow(i, event);
+      };
+      band.addEventListener("pointermove", show);
+      band.addEventListener("pointerdown", show);  // a tap on a touch screen
+      band.addEventListener("pointerleave", (event) => {
+        if (event.pointerType === "touch") return;  // a lifted finger leaves; keep what it tapped
+        band.classList.remove("active");
+        tooltip.hide();
       });
-      band.addEventListener("pointerleave", () => { band.classList.remove("active"); tooltip.hide(); });
     }
   }
 
@@ -216,9 +227,11 @@ window.InsightsCharts = (function () {
       const maxDown = Math.max(0, ...spec.down.values);
       const step = ticks(maxUp + maxDown, 4).step;
       const top = Math.ceil(maxUp / step) * step || (maxDown ? 0 : step);
-      const bottom = Math.ceil(maxDown / step) * step;
+      // The scale reaches just below the deepest bar: removals are usually few, and a whole
+      // empty tick below them would squash the chart.
+      const bottom = Math.ceil(maxDown * 1.1);
       const values = [];
-      for (let v = -bottom; v <= top; v += step) values.push(v);
+      for (let v = -Math.floor(bottom / step) * step; v <= top; v += step) values.push(v);
       const span = Math.max(1, top + bottom);
       const format = (v) => compact(Math.abs(v));
       const margin = { top: 10, right: 8, bottom: 24, left: leftMargin(values, format) };
@@ -254,6 +267,7 @@ window.InsightsCharts = (function () {
       const labelWidth = narrow ? Math.min(120, width * 0.36) : Math.min(180, width * 0.32);
       const margin = { top: 22, right: 64, left: labelWidth + 12 };
       const height = margin.top + spec.rows.length * rowHeight + 4;
+      box.style.height = height + 18 + "px";
       const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}` }, box);
       const inner = width - margin.left - margin.right;
       const x = (v) => margin.left + inner * v / 100;
@@ -276,12 +290,17 @@ window.InsightsCharts = (function () {
         text(group, width - margin.right + 8, top + 19, row.value === null ? "—" : row.value + "%",
              { class: "bar-label" });
         const hit = svg("rect", { x: 0, y: top, width, height: rowHeight, fill: "transparent" }, group);
-        hit.addEventListener("pointermove", (event) => tooltip.show(row.name, row.detail, null, event));
-        hit.addEventListener("pointerleave", () => tooltip.hide());
+        const show = (event) => tooltip.show(row.name, row.detail, null, event);
+        hit.addEventListener("pointermove", show);
+        hit.addEventListener("pointerdown", show);
+        hit.addEventListener("pointerleave", (event) => { if (event.pointerType !== "touch") tooltip.hide(); });
       });
       if (spec.reference !== null && spec.rows.length) {
         const rx = x(spec.reference);
         svg("line", { class: "ref-line", x1: rx, x2: rx, y1: margin.top + 2, y2: height - 2 }, root);
+        const label = text(root, rx, height + 12, `${spec.referenceName} ${spec.reference}%`,
+                           { class: "row-sub", "text-anchor": rx > width - margin.right - 40 ? "end" : "middle" });
+        label.dataset.value = spec.reference;
       }
     });
   }

@@ -16,7 +16,8 @@
   const LONG_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
                        "September", "October", "November", "December"];
   const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-  const MAX_COLORED = 8;
+  const MAX_COLORED = 11;
+  const MAX_RATE_ROWS = 15;
 
   const state = { key: null, context: null, filters: {}, sort: V.DEFAULT_SORT, stats: null, series: null,
                   seq: 0, controller: null };
@@ -158,6 +159,8 @@
     $("signin").hidden = true;
     $("dashboard").hidden = false;
     $("dashboard").classList.add("first-load");
+    V.renderKpiSkeleton($("kpis"));
+    for (const id of ["chart-images", "chart-boxes", "chart-approval"]) C.empty($(id), "Loading…");
     $("sign-out").hidden = false;
     readUrl();
     syncControls();
@@ -211,6 +214,7 @@
       const key = $("api-key").value.trim();
       if (!key) { $("signin-error").hidden = false; $("signin-error").textContent = "Paste an API key first."; return; }
       $("signin-submit").disabled = true;
+      $("signin-error").hidden = true;
       try { await enter(key); } catch (error) { showSignIn(signInMessage(error)); } finally { $("signin-submit").disabled = false; }
     });
     $("sign-out").addEventListener("click", () => showSignIn(""));
@@ -270,6 +274,7 @@
       state.series = series;
       $("error-banner").hidden = true;
       $("dashboard").classList.remove("has-error");
+      $("download-csv").disabled = false;
       render();
     } catch (error) {
       if (seq !== state.seq || error.name === "AbortError") return;
@@ -295,6 +300,8 @@
     banner.append(title, detail);
     banner.hidden = false;
     $("notice-banner").hidden = true;
+    $("dashboard").classList.add("has-error");
+    $("download-csv").disabled = true;
     for (const id of ["kpis", "chart-images", "chart-boxes", "chart-approval", "legend-images", "legend-boxes"]) {
       $(id).replaceChildren();
     }
@@ -334,9 +341,8 @@
   function renderCharts(names, ranked, colors) {
     const { series } = state;
     const granularity = series.granularity;
-    const unit = { day: "day", week: "week", month: "month" }[granularity];
-    $("images-title").textContent = `Images labeled per ${unit}`;
-    $("boxes-title").textContent = `Boxes added vs removed per ${unit}`;
+    $("images-title").textContent = `Images labeled per ${granularity}`;
+    $("boxes-title").textContent = `Boxes added vs removed per ${granularity}`;
     const labels = series.periods.map((p) => periodLabel(p, granularity));
     const titles = series.periods.map((p) => periodTitle(p, granularity));
     const periods = series.periods.map((p) => p.period);
@@ -347,7 +353,7 @@
     const stacks = ranked.filter((g) => colors.has(g.id) && g.imagesLabeled > 0).map((g) => ({
       id: g.id, name: names.get(g.id) || g.id, color: colors.get(g.id),
       values: perPeriod.map((m) => m.get(g.id) || 0) }));
-    const rest = ranked.filter((g) => !colors.has(g.id));
+    const rest = ranked.filter((g) => !colors.has(g.id) && g.imagesLabeled > 0);
     if (rest.length) {
       stacks.push({ id: "__other__", name: `${rest.length} other labelers`, color: C.OTHER,
                     values: perPeriod.map((m) => rest.reduce((sum, g) => sum + (m.get(g.id) || 0), 0)) });
@@ -372,7 +378,13 @@
     }
 
     const reviewed = series.total.groups.filter((g) => g.approved + g.rejected > 0);
-    const rows = [...series.total.groups].sort((a, b) => {
+    // A big team gets the labelers with the most reviews; the table lists everyone.
+    const shown = new Set([...series.total.groups].sort((a, b) => (b.approved + b.rejected) - (a.approved + a.rejected))
+      .slice(0, MAX_RATE_ROWS).map((g) => g.id));
+    $("approval-sub").textContent = shown.size < series.total.groups.length
+      ? `The ${MAX_RATE_ROWS} labelers with the most reviews · line: whole team`
+      : "Approved ÷ reviewed, in range · line: whole team";
+    const rows = series.total.groups.filter((g) => shown.has(g.id)).sort((a, b) => {
       if (a.approvalRate === null || b.approvalRate === null) return a.approvalRate === null ? 1 : -1;
       return b.approvalRate - a.approvalRate || (a.id < b.id ? -1 : 1);
     }).filter((g) => g.approvalRate !== null || g.imagesLabeled > 0).map((g) => ({
@@ -382,7 +394,7 @@
                { name: "Approval rate", value: V.rate(g.approvalRate) }],
     }));
     if (reviewed.length) {
-      C.rateBars($("chart-approval"), { rows, reference: series.total.approvalRate });
+      C.rateBars($("chart-approval"), { rows, reference: series.total.approvalRate, referenceName: "Team" });
     } else {
       C.empty($("chart-approval"), active ? "No reviews in this range." : emptyText);
     }
@@ -397,8 +409,10 @@
       names, colors, sort: state.sort,
       emptyHint: f.project || f.userId ? "Try removing the project or labeler filter, or a longer range."
                                        : "Try a longer date range.",
-      onWiden: wide ? () => change(Object.fromEntries(["startDate", "endDate"].map(
-        (k, i) => [k, PRESETS["90d"](state.context.today)[i]]))) : null,
+      onWiden: wide ? () => {
+        const [startDate, endDate] = PRESETS["90d"](state.context.today);
+        change({ startDate, endDate });
+      } : null,
       onSort: (column) => {
         const dir = state.sort.key === column.key ? (state.sort.dir === "desc" ? "asc" : "desc")
                                                   : (column.text ? "asc" : "desc");
@@ -408,7 +422,9 @@
       },
     });
     const count = rows.length;
-    $("table-caption").textContent = `One row per project and labeler · ${count} ${count === 1 ? "row" : "rows"} · workspace ${state.stats.data[0] ? state.stats.data[0].workspaceId : WS}`;
+    const workspaceId = rows.length ? rows[0].workspaceId : WS;
+    $("table-caption").textContent =
+      `One row per project and labeler · ${count} ${count === 1 ? "row" : "rows"} · workspace ${workspaceId}`;
   }
 
   // --- exports ------------------------------------------------------------------------------------------

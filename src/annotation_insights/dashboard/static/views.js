@@ -10,7 +10,7 @@ window.InsightsViews = (function () {
 
   function count(value) { return value === null || value === undefined ? "—" : C.number.format(value); }
   function rate(value) { return value === null || value === undefined ? "—" : value + "%"; }
-  function rateClass(value) { return value === null ? "" : value < 80 ? "low" : value < 90 ? "mid" : ""; }
+  function rateClass(value) { return value === null ? "" : value < 70 ? "low" : value < 85 ? "mid" : ""; }
 
   function node(tag, className, content) {
     const el = document.createElement(tag);
@@ -24,17 +24,17 @@ window.InsightsViews = (function () {
   // timeseries' range total, i.e. the sum of the table's rows). `spark`: the per-period field.
   const KPIS = [
     { key: "imagesLabeled", from: "total", label: "Images labeled", spark: "imagesLabeled",
-      sub: () => "per session, summed" },
+      sub: () => "per session, summed over sessions" },
     { key: "numImagesLabeled", from: "stats", label: "Unique images", spark: "numImagesLabeled",
-      sub: () => "each image counted once" },
+      sub: () => "each image counted once in the range" },
     { key: "numBoxesDrawn", from: "stats", label: "Boxes drawn", spark: "boxesDrawn",
-      sub: (s) => `+${count(s.numBoxesAdded)} added · −${count(s.numBoxesRemoved)} removed` },
+      sub: (s) => `${count(s.numBoxesAdded)} added − ${count(s.numBoxesRemoved)} removed` },
     { key: "netBoxesAdded", from: "stats", label: "Net boxes added", spark: "netBoxesAdded",
-      sub: () => "not deleted in the same session" },
+      sub: () => "created and kept within a session" },
     { key: "numImagesMarkedNull", from: "stats", label: "Marked null", spark: "numImagesMarkedNull",
-      sub: () => "unique images with no objects" },
+      sub: () => "unique images with nothing to label" },
     { key: "totalImagesUsingModelAssist", from: "stats", label: "Model-assisted", spark: "totalImagesUsingModelAssist",
-      sub: () => "unique images using model assist" },
+      sub: () => "unique images labeled with model help" },
     { key: "approvalRate", from: "stats", label: "Approval rate", spark: null,
       sub: (s, t) => `${count(t.approved)} approved · ${count(t.rejected)} rejected` },
   ];
@@ -58,8 +58,19 @@ window.InsightsViews = (function () {
         fill.style.width = (value || 0) + "%";
         meter.appendChild(fill);
         tile.appendChild(meter);
-        if (value !== null && value < 80) tile.classList.add("rate-low");
+        if (value !== null && value < 70) tile.classList.add("rate-low");
       }
+      box.appendChild(tile);
+    }
+  }
+
+  /* Placeholders with the final layout, shimmering until the first answer arrives. */
+  function renderKpiSkeleton(box) {
+    box.replaceChildren();
+    for (const kpi of KPIS) {
+      const tile = node("article", "card kpi");
+      tile.append(node("div", "kpi-label", kpi.label), node("div", "kpi-value", "0,000"),
+                  node("div", "kpi-sub", "loading"));
       box.appendChild(tile);
     }
   }
@@ -140,8 +151,8 @@ window.InsightsViews = (function () {
     td.dataset.field = "project";
     td.dataset.value = row.projectId;
     td.appendChild(node("span", "who-name", row.projectName));
-    const sub = node("span", "sub", row.projectId);
-    sub.appendChild(node("span", "chip", row.projectType));
+    const sub = node("span", "sub project-sub");
+    sub.append(node("span", "", row.projectId), node("span", "chip", row.projectType));
     td.appendChild(sub);
     return td;
   }
@@ -221,5 +232,5 @@ window.InsightsViews = (function () {
     return lines.join("\n") + "\n";
   }
 
-  return { renderKpis, renderTable, sortRows, toCsv, COLUMNS, DEFAULT_SORT, count, rate };
+  return { renderKpis, renderKpiSkeleton, renderTable, sortRows, toCsv, COLUMNS, DEFAULT_SORT, count, rate };
 })();
