@@ -6,8 +6,9 @@ import re
 
 import httpx
 
-from .helpers import (Server, WORKED_RANGE, assert_one_line_error, check, run_cli,
-                      worked_events)
+from support.worked_example import WORKED_RANGE, worked_events
+
+from .helpers import Server, assert_one_line_error, check, run_cli
 
 KEY = re.compile(r"ai_([0-9a-f]{12})_\S{20,}")
 

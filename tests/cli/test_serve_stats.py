@@ -18,8 +18,9 @@ import pytest
 
 from annotation_insights.metrics.export import COLUMNS
 
-from .helpers import (Server, WORKED_RANGE, WORKED_ROW, WORKED_TOTALS, assert_one_line_error,
-                      check, clean_env, create_key, run_cli, worked_events)
+from support.worked_example import WORKED_RANGE, WORKED_ROW, WORKED_TOTALS, worked_events
+
+from .helpers import Server, assert_one_line_error, check, clean_env, create_key, run_cli
 
 START, END = WORKED_RANGE["startDate"], WORKED_RANGE["endDate"]
 FILTERS = {"all": {}, "project q": {"project": "q"}, "user A": {"userId": "A"}}

@@ -7,7 +7,6 @@ hand-made workspace (`handmade`: SPEC §8's worked example plus hostile names).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,12 +18,7 @@ from annotation_insights.api.app import create_app
 from annotation_insights.settings import Settings
 from dashboard.browsing import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from dashboard.seeding import seed
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from support.servers import free_port
 
 
 @pytest.fixture(scope="session")

@@ -14,32 +14,14 @@ from annotation_insights.store import open_database
 from annotation_insights.tenancy.keys import create_key, revoke_key
 from annotation_insights.tenancy.reference import put_labeler, put_project
 from annotation_insights.tenancy.workspaces import Workspace, create_workspace
+from support.worked_example import worked_events as spec_worked_events
 
 # SPEC §8, in project "boats", with labeler "A" renamed to something a careless page would break on.
 HOSTILE_LABELER = '<img src=x onerror="window.pwned=1">'
-WORKED = [
-    ("2024-03-01T10:00:00Z", "annotation.created", "img1", "a1", {}),
-    ("2024-03-01T10:01:00Z", "annotation.created", "img1", "a2", {}),
-    ("2024-03-01T10:02:00Z", "annotation.deleted", "img1", "a2", {}),
-    ("2024-03-01T10:03:00Z", "annotation.updated", "img1", "a1", {}),
-    ("2024-03-01T10:04:00Z", "image.marked_null", "img2", None, {}),
-    ("2024-03-01T10:05:00Z", "image.model_assisted", "img3", None, {}),
-    ("2024-03-02T10:00:00Z", "annotation.deleted", "img1", "a1", {}),
-    ("2024-03-02T10:01:00Z", "annotation.created", "img1", "a3", {"modelAssisted": True}),
-    ("2024-03-02T12:00:00Z", "image.approved", "img1", None, {}),
-    ("2024-03-03T12:00:00Z", "image.rejected", "img2", None, {}),
-]
 
 
 def worked_events(project: str = "boats", labeler: str = "A", prefix: str = "w") -> list[dict]:
-    out = []
-    for i, (time_, type_, image, annotation, extra) in enumerate(WORKED):
-        event = {"id": f"{prefix}{i}", "type": type_, "time": time_, "project": project,
-                 "image": image, "labeler": labeler, **extra}
-        if annotation:
-            event["annotation"] = annotation
-        out.append(event)
-    return out
+    return spec_worked_events(project, labeler, prefix)
 
 
 def load_demo(db, workspace: Workspace, spec: DemoSpec) -> int:
