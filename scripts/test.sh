@@ -20,5 +20,9 @@ fi
 echo "==> pip install -e .[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 
+# The real-Label-Studio integration tests run with the rest (tests/connectors).
+ANNOTATION_INSIGHTS_LABEL_STUDIO="$(scripts/install-label-studio.sh)"
+export ANNOTATION_INSIGHTS_LABEL_STUDIO
+
 echo "==> pytest"
 exec .venv/bin/python -m pytest "$@"

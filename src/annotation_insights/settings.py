@@ -23,3 +23,10 @@ class Settings(BaseSettings):
     future_tolerance_hours: int = 24
     statement_timeout_ms: int = 30_000
     pool_size: int = 8
+    # Overload protection (api/limits.py). Per-key token bucket: requests per second and
+    # burst size; 0 turns the limit off. Beyond max_concurrent_requests executing in one
+    # process, a request waits up to overload_wait_seconds for a slot, then gets a 503.
+    rate_limit_per_second: float = 0.0
+    rate_limit_burst: int = 0
+    max_concurrent_requests: int = 64
+    overload_wait_seconds: float = 2.0

@@ -210,5 +210,19 @@ def demo(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "1
         run_server(settings(), host=host, port=port, workers=1)
 
 
+# --- connectors (cli/connect.py, cli/imports.py) -------------------------------------
+
+from annotation_insights.cli.connect import connect_app  # noqa: E402  (they use the helpers above)
+from annotation_insights.cli.imports import import_command  # noqa: E402
+
+app.add_typer(connect_app, name="connect")
+app.command("import")(import_command)
+
+from annotation_insights.cli.backup import backup_command, restore_command  # noqa: E402
+
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
+
+
 def main() -> None:
     app()

@@ -74,6 +74,8 @@ class Rejects:
         self.path = path
         self._append = append
         self._file: TextIO | None = None
+        if not append:
+            path.unlink(missing_ok=True)  # a fresh import must not show an old run's rejects
 
     def write(self, row: int, field: str | None, message: str, raw: Any) -> None:
         if self._file is None:

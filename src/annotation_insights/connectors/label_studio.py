@@ -21,15 +21,15 @@ no-op however often it arrives.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from annotation_insights.events.schema import EventError, parse_time
+from annotation_insights.events.schema import EventError, has_control_characters, parse_time
 
 HANDLED_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED",
                    "ANNOTATIONS_DELETED")
@@ -45,7 +45,7 @@ def project_slug(ls_project_id: Any) -> str:
 
 def project_type(label_config: str | None) -> str:
     """A Roboflow-style project type from the labeling config's control tags."""
-    config = label_config or ""
+    config = label_config if isinstance(label_config, str) else ""
     if re.search(r"<(PolygonLabels|BrushLabels|Polygon|Brush)\b", config):
         return "instance-segmentation"
     if re.search(r"<(RectangleLabels|Rectangle|KeyPointLabels)\b", config):
@@ -103,12 +103,20 @@ class LabelStudioError(ValueError):
     """A delivery that cannot be read as Label Studio's webhook payload."""
 
 
+def _ident(value: Any, what: str) -> str | None:
+    """An id Label Studio sends (a number or a string), or None; anything else is refused
+    here, before it can reach a dict key, a SQL parameter or a stored row."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or has_control_characters(str(value)):
+        raise LabelStudioError(f"{what} must be a number or a string without control characters")
+    return str(value)
+
+
 def _user_id(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
-    if value is None or value == "":
-        return None
-    return str(value)
+    return _ident(value, "a user id")
 
 
 def _region_class(items: list[dict]) -> str | None:
@@ -140,7 +148,8 @@ def parse_regions(result: Any) -> dict[str, Region]:
         content = [{k: v for k, v in item.items() if k not in _VOLATILE_KEYS} for item in items]
         digest = hashlib.blake2b(orjson.dumps(content, option=orjson.OPT_SORT_KEYS),
                                  digest_size=8).hexdigest()
-        regions[rid] = Region(digest, any(i.get("origin") in MODEL_ORIGINS for i in items),
+        regions[rid] = Region(digest, any(isinstance(i.get("origin"), str) and i["origin"] in MODEL_ORIGINS
+                                          for i in items),
                               _region_class(items))
     return regions
 
@@ -156,19 +165,22 @@ def _time_us(value: Any, what: str) -> int:
 
 
 def parse_annotation(raw: Any, *, project: str, task: Any = None) -> Annotation:
-    if not isinstance(raw, dict) or raw.get("id") is None:
+    annotation_id = _ident(raw.get("id"), "an annotation id") if isinstance(raw, dict) else None
+    if annotation_id is None:
         raise LabelStudioError("each annotation must be an object with an id")
     task_id = raw.get("task")
     if isinstance(task_id, dict):
         task_id = task_id.get("id")
     if task_id is None and isinstance(task, dict):
         task_id = task.get("id")
+    task_id = _ident(task_id, f"the task of annotation {annotation_id}")
     if task_id is None:
-        raise LabelStudioError(f"annotation {raw['id']} names no task")
+        raise LabelStudioError(f"annotation {annotation_id} names no task")
     created = _time_us(raw.get("created_at") or raw.get("updated_at"), "created_at")
     version = _time_us(raw.get("updated_at") or raw.get("created_at"), "updated_at")
     return Annotation(
-        id=str(raw["id"]), unique_id=raw.get("unique_id"), project=project, image=str(task_id),
+        id=annotation_id, unique_id=_ident(raw.get("unique_id"), "unique_id"), project=project,
+        image=task_id,
         labeler=_user_id(raw.get("updated_by")) or _user_id(raw.get("completed_by")),
         created_us=created, version_us=version, cancelled=bool(raw.get("was_cancelled")),
         from_prediction=raw.get("parent_prediction") not in (None, "", 0),
@@ -183,8 +195,6 @@ def _event_id(*parts: Any) -> str:
 
 
 def _iso(time_us: int) -> str:
-    import datetime as dt
-
     moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=time_us)
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -283,29 +293,27 @@ def parse_delivery(body: Any, *, project_override: str | None = None) -> Deliver
     if project_id is None:
         project_id = next((a.get("project") for a in annotations_raw
                            if isinstance(a, dict) and a.get("project") is not None), None)
+    project_id = _ident(project_id, "the project id")
     project = project_override or (project_slug(project_id) if project_id is not None else None)
-    title = ls_project.get("title") or None
+    title = ls_project.get("title")
+    title = title if isinstance(title, str) and title and not has_control_characters(title) else None
     kind = project_type(ls_project.get("label_config"))
     if action not in HANDLED_ACTIONS:
         return Delivery(action, project, title, kind, [], [])
     if action == "ANNOTATIONS_DELETED":
-        ids = [str(a["id"]) for a in annotations_raw if isinstance(a, dict) and a.get("id") is not None]
+        ids = [_ident(a["id"], "an annotation id") for a in annotations_raw
+               if isinstance(a, dict) and a.get("id") not in (None, "")]
         return Delivery(action, project, title, kind, [], ids)
     if project is None:
         raise LabelStudioError("the delivery names no Label Studio project")
     tasks = _listed(body.get("task")) or _listed(body.get("tasks"))
-    tasks_by_id = {t.get("id"): t for t in tasks if isinstance(t, dict)}
+    tasks_by_id = {str(t["id"]): t for t in tasks
+                   if isinstance(t, dict) and isinstance(t.get("id"), (int, str))}
     parsed = []
     for index, raw in enumerate(annotations_raw):
-        task = tasks_by_id.get(raw.get("task")) if isinstance(raw, dict) else None
+        task = tasks_by_id.get(str(raw.get("task"))) if isinstance(raw, dict) else None
         if task is None and index < len(tasks):
             task = tasks[index]
         parsed.append(parse_annotation(raw, project=project, task=task))
     return Delivery(action, project, title, kind, parsed, [])
 
-
-def annotations_of_tasks(tasks: Iterable[dict], project: str) -> Iterable[Annotation]:
-    """The annotations embedded in tasks fetched from Label Studio's API (for backfill)."""
-    for task in tasks:
-        for raw in task.get("annotations") or ():
-            yield parse_annotation(raw, project=project, task=task)

@@ -35,9 +35,16 @@ class SyncResult:
 
 def _load_seen(tx: Transaction, workspace: Workspace, keys: list[tuple[str | None, str]]
                ) -> dict[tuple[str, str], Seen]:
-    tx.stage("stage_ls_keys", q.STAGE_LS_KEYS, keys)
+    params = {"workspace_id": workspace.id}
+    if len(keys) == 1:  # the usual webhook: one annotation, no staging round trip
+        (project, annotation_id), = keys
+        rows = tx.execute(q.SELECT_LS_ANNOTATION,
+                          {**params, "project": project, "annotation_id": annotation_id})
+    else:
+        tx.stage("stage_ls_keys", q.STAGE_LS_KEYS, keys)
+        rows = tx.execute(q.SELECT_LS_ANNOTATIONS, params)
     seen = {}
-    for row in tx.execute(q.SELECT_LS_ANNOTATIONS, {"workspace_id": workspace.id}):
+    for row in rows:
         r = dict(zip(_SEEN_COLUMNS, row))
         seen[(r["project"], r["annotation_id"])] = Seen(
             r["project"], r["annotation_id"], r["unique_id"], r["image"], r["labeler"],
@@ -46,26 +53,42 @@ def _load_seen(tx: Transaction, workspace: Workspace, keys: list[tuple[str | Non
 
 
 def _store_seen(tx: Transaction, workspace: Workspace, versions: list[Seen]) -> None:
-    tx.stage("stage_ls_annotations", q.STAGE_LS_ANNOTATIONS, [
-        (s.project, s.annotation_id, s.unique_id, s.image, s.labeler, s.version_us,
-         s.regions_json(), s.deleted) for s in versions])
+    rows = [(s.project, s.annotation_id, s.unique_id, s.image, s.labeler, s.version_us,
+             s.regions_json(), s.deleted) for s in versions]
+    if len(rows) == 1:
+        tx.execute(q.UPSERT_LS_ANNOTATION,
+                   {"workspace_id": workspace.id, **dict(zip(_SEEN_COLUMNS, rows[0]))})
+        return
+    tx.stage("stage_ls_annotations", q.STAGE_LS_ANNOTATIONS, rows)
     tx.execute(q.UPSERT_LS_ANNOTATIONS, {"workspace_id": workspace.id})
 
 
-def _name_project(tx: Transaction, workspace: Workspace, delivery: Delivery) -> None:
-    if delivery.project and delivery.project_title:
-        tx.execute(q.NAME_TOOL_PROJECT, {"workspace_id": workspace.id, "slug": delivery.project,
-                                         "name": delivery.project_title[:200],
-                                         "type": delivery.project_type})
+# Projects this process has already named: naming is skipped on the hot path after the
+# first delivery (a statement saved per webhook; Label Studio gives us 1 s in total).
+_named: set[tuple[str, int, str, str]] = set()
+
+
+def _name_project(db: Database, tx: Transaction, workspace: Workspace, delivery: Delivery,
+                  done: list[tuple[str, int, str, str]]) -> None:
+    if not (delivery.project and delivery.project_title):
+        return
+    key = (db.description, workspace.id, delivery.project, delivery.project_title)
+    if key in _named:
+        return
+    tx.execute(q.NAME_TOOL_PROJECT, {"workspace_id": workspace.id, "slug": delivery.project,
+                                     "name": delivery.project_title[:200],
+                                     "type": delivery.project_type})
+    done.append(key)
 
 
 def apply_delivery(db: Database, workspace: Workspace, delivery: Delivery, *,
                    backfill: bool = False, now_us: int | None = None) -> SyncResult:
     """Turn one delivery (or one backfill page) into stored events; idempotent."""
+    named: list[tuple[str, int, str, str]] = []
     if not delivery.annotations and not delivery.deleted_ids:
-        if delivery.project_title:
-            with db.transaction() as tx:
-                _name_project(tx, workspace, delivery)
+        with db.transaction() as tx:
+            _name_project(db, tx, workspace, delivery, named)
+        _named.update(named)
         return SyncResult(0, 0, 0)
     now_us = now_us if now_us is not None else int(time.time() * 1_000_000)
     with db.transaction() as tx:
@@ -78,10 +101,11 @@ def apply_delivery(db: Database, workspace: Workspace, delivery: Delivery, *,
         # Derived events are valid by construction; validating anyway keeps one gate for
         # everything stored, with no batch cap: Label Studio cannot split a delivery.
         events = validate_batch(raw_events, max_events=len(raw_events) + 1)
-        _name_project(tx, workspace, delivery)
+        _name_project(db, tx, workspace, delivery, named)
         result = ingest_in(tx, workspace, events)
         if versions:
             _store_seen(tx, workspace, versions)
+    _named.update(named)  # only once committed
     return SyncResult(len(delivery.annotations) + len(delivery.deleted_ids),
                       result.accepted, result.duplicates)
 

@@ -25,6 +25,8 @@ _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})",
     re.ASCII)  # RFC 3339 digits are ASCII; int() would otherwise accept e.g. fullwidth ones
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+# The earliest moment whose local date exists in every timezone (Python's dates start at year 1).
+_EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ def parse_time(value: Any) -> int:
         moment = dt.datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
     except ValueError:
         raise EventError("time", f"{value!r} is not a real moment (impossible date, time or offset)") from None
+    if moment < _EARLIEST:
+        raise EventError("time", "must not be before 0001-01-02T00:00:00Z")
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
@@ -106,6 +110,8 @@ def validate_event(raw: Any, *, latest_time_us: int, future_hours: int = 24) -> 
         raise EventError("id", "must be a string")
     if not 1 <= len(event_id) <= 128:
         raise EventError("id", "must be 1 to 128 characters long")
+    if has_control_characters(event_id):  # PostgreSQL cannot even store a NUL
+        raise EventError("id", "must not contain control characters")
     event_type = raw.get("type")
     if event_type is None:
         raise EventError("type", "is required")

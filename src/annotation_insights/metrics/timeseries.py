@@ -18,7 +18,7 @@ from annotation_insights.metrics.definitions import (
     PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
 from annotation_insights.metrics.query import StatsQuery
 from annotation_insights.store import queries as q
-from annotation_insights.store.database import Database
+from annotation_insights.store.database import Database, Reader
 from annotation_insights.tenancy.workspaces import Workspace
 
 GRANULARITIES = ("day", "week", "month")
@@ -104,6 +104,11 @@ def shape_metrics(totals: PairTotals, unique: UniqueImages) -> dict:
 
 def run_timeseries(db: Database, workspace: Workspace, query: TimeseriesQuery) -> dict:
     """The `GET /{workspace}/stats/timeseries` answer: zero-filled periods, groups, range total."""
+    with db.snapshot() as reader:
+        return _series(reader, workspace, query)
+
+
+def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
     projects = {row[0]: {"id": row[0], "name": row[1]}
                 for row in db.read(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.stats.project is not None and query.stats.project not in projects:
@@ -157,7 +162,7 @@ def run_timeseries(db: Database, workspace: Workspace, query: TimeseriesQuery) -
     }
 
 
-def _group_names(db: Database, workspace: Workspace, group_by: str | None, ids: list[str],
+def _group_names(db: Reader, workspace: Workspace, group_by: str | None, ids: list[str],
                  projects: dict[str, dict]) -> list[dict]:
     if group_by == "project":
         return [projects[slug] for slug in ids]

@@ -33,6 +33,9 @@ async def label_studio_webhook(
         workspace: str, request: Request, key: WriteKey, db: DatabaseDep, settings: SettingsDep,
         project: Annotated[str | None, Query(
             description="Record under this project slug instead of label-studio-<id>.")] = None,
+        backfill: Annotated[bool, Query(
+            description="Set by `connect label-studio` when it sends existing annotations: "
+                        "their regions are dated when the annotation was created.")] = False,
 ) -> dict:
     """Receive a Label Studio webhook (register it with `send_payload: true`)."""
     if project is not None and not PROJECT_SLUG.fullmatch(project):
@@ -47,5 +50,5 @@ async def label_studio_webhook(
         delivery = parse_delivery(payload, project_override=project)
     except LabelStudioError as exc:
         raise BadRequest(f"Not a Label Studio webhook this server can read: {exc}.") from None
-    result = await run_in_threadpool(apply_delivery, db, key.workspace, delivery)
+    result = await run_in_threadpool(apply_delivery, db, key.workspace, delivery, backfill=backfill)
     return {"action": delivery.action, **result.body()}
