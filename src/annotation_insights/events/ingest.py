@@ -73,12 +73,20 @@ def ingest_in(tx: Transaction, workspace: Workspace, events: list[Event]) -> Ing
     new_keys = tx.insert_new_events(workspace.id, [_event_row(k, e) for k, e in keyed.items()])
     new_events = [e for k, e in keyed.items() if k in new_keys]
     if new_events:
-        tx.stage("stage_names", q.STAGE_NAMES,
-                 sorted({(e.project, e.labeler) for e in new_events}))
-        tx.execute(q.INSERT_PLACEHOLDER_PROJECTS, params)
-        tx.execute(q.INSERT_PLACEHOLDER_LABELERS, params)
+        _ensure_placeholders(tx, workspace.id, new_events)
         _apply_rollups(tx, params, new_events, workspace.timezone)
     return IngestResult(accepted=len(new_events), duplicates=len(events) - len(new_events))
+
+
+def _ensure_placeholders(tx: Transaction, workspace_id: int, events: list[Event]) -> None:
+    """Projects and labelers first seen in these events get placeholder names (SPEC §3)."""
+    names = {(workspace_id, e.project, e.labeler) for e in events} - tx.known_names
+    if not names:
+        return
+    tx.stage("stage_names", q.STAGE_NAMES, sorted((project, labeler) for _, project, labeler in names))
+    tx.execute(q.INSERT_PLACEHOLDER_PROJECTS, {"workspace_id": workspace_id})
+    tx.execute(q.INSERT_PLACEHOLDER_LABELERS, {"workspace_id": workspace_id})
+    tx.after_commit(lambda: tx.known_names.update(names))
 
 
 def _event_row(key: tuple[int, int], e: Event) -> tuple:
@@ -121,5 +129,4 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     bounds = {**params, "first_date": min(dates.values()), "last_date": max(dates.values())}
     for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS):
         tx.execute(statement, bounds)
-    tx.execute(q.REFRESH_SESSION_IMAGE_COUNTS, bounds)
-    tx.execute(q.REFRESH_SESSION_NET_BOXES, bounds)
+    tx.execute(q.REFRESH_SESSION_COUNTS, bounds)

@@ -8,7 +8,7 @@ written once against this interface and the shared SQL in `queries.py`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -21,6 +21,18 @@ SCHEMA_LOCK = 0  # workspace ids start at 1, so lock 0 is free to guard migratio
 
 class Transaction(abc.ABC):
     """A unit of work that commits only when its `with` block exits cleanly."""
+
+    def __init__(self, known_names: set) -> None:
+        self.known_names = known_names
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
+
+    def committed(self) -> None:
+        for callback in self._after_commit:
+            callback()
 
     @abc.abstractmethod
     def execute(self, sql: str, params: Params | None = None) -> list[tuple]:
@@ -51,8 +63,13 @@ class Reader(abc.ABC):
 
 
 class Database(Reader):
+    """`known_names` remembers (workspace id, project, labeler) triples already stored, so
+    ingest skips creating their placeholders; such rows are never deleted, which makes a
+    per-process memory of them safe even with several processes."""
+
     dialect: Dialect
     description: str
+    known_names: set
 
     @abc.abstractmethod
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:

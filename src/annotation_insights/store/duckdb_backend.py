@@ -24,7 +24,9 @@ _ARROW_TYPES = {"TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32()
 
 
 class DuckDBTransaction(Transaction):
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, event_keys: EventKeys) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, event_keys: EventKeys,
+                 known_names: set) -> None:
+        super().__init__(known_names)
         self._cursor = cursor
         self._staged: list[str] = []
         self._event_keys = event_keys
@@ -87,6 +89,7 @@ class DuckDBDatabase(Database):
                     "(--database postgresql://...) to share one store between processes.") from exc
             raise StoreUnavailable(f"Cannot open the database file {path}: {exc}") from exc
         self._write_lock = threading.Lock()
+        self.known_names: set = set()
         self._event_keys = EventKeys(self._load_event_keys)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -126,7 +129,7 @@ class DuckDBDatabase(Database):
     def transaction(self) -> Iterator[Transaction]:
         with self._write_lock:
             cursor = self._conn.cursor()
-            tx = DuckDBTransaction(cursor, self._event_keys)
+            tx = DuckDBTransaction(cursor, self._event_keys, self.known_names)
             cursor.execute("BEGIN TRANSACTION")
             try:
                 yield tx
@@ -138,6 +141,7 @@ class DuckDBDatabase(Database):
                 for workspace_id, keys in tx.new_event_keys.items():
                     if keys:
                         self._event_keys.of(workspace_id).add(keys)
+                tx.committed()
             finally:
                 tx.release()
                 cursor.close()

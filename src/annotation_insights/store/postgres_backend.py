@@ -23,7 +23,8 @@ _ADVISORY_NAMESPACE = 0x41490000  # "AI": keeps our advisory locks apart from ot
 
 
 class PostgresTransaction(Transaction):
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: psycopg.Connection, known_names: set) -> None:
+        super().__init__(known_names)
         self._conn = conn
 
     def execute(self, sql: str, params: Params | None = None) -> list[tuple]:
@@ -72,6 +73,7 @@ class PostgresDatabase(Database):
             # psycopg's message quotes the URL, and with it possibly the password.
             raise StoreUnavailable("The PostgreSQL URL is malformed; expected "
                                    "postgresql://USER:PASSWORD@HOST:PORT/DATABASE.") from None
+        self.known_names: set = set()
         options = f"-c statement_timeout={int(statement_timeout_ms)}"
         try:  # one direct attempt first: a clear error now instead of the pool's retries
             psycopg.connect(url, connect_timeout=10, options=options).close()
@@ -94,8 +96,11 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with self._pool.connection() as conn, conn.transaction():
-            yield PostgresTransaction(conn)
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                tx = PostgresTransaction(conn, self.known_names)
+                yield tx
+            tx.committed()
 
     def close(self) -> None:
         self._pool.close()

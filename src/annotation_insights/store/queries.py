@@ -181,27 +181,22 @@ WHERE session_annotations.workspace_id = :workspace_id
 # The per-session distinct counts (SPEC §5) are recomputed from the facts of the sessions a
 # batch touched: order-independent and self-correcting. The date bounds (those sessions'
 # dates) let both backends read only the recent part of the fact tables.
-REFRESH_SESSION_IMAGE_COUNTS = """
-UPDATE sessions SET images_labeled = f.images_labeled, marked_null = f.marked_null,
-    model_assisted = f.model_assisted
+_TOUCHED_FACTS = """workspace_id = :workspace_id AND session_date BETWEEN :first_date AND :last_date
+        AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)"""
+
+REFRESH_SESSION_COUNTS = f"""
+UPDATE sessions SET images_labeled = i.images_labeled, marked_null = i.marked_null,
+    model_assisted = i.model_assisted, net_boxes_added = coalesce(a.net_boxes_added, 0)
 FROM (SELECT session_key,
              count(*) FILTER (WHERE labeled) AS images_labeled,
              count(*) FILTER (WHERE marked_null) AS marked_null,
              count(*) FILTER (WHERE model_assisted) AS model_assisted
-      FROM session_images
-      WHERE workspace_id = :workspace_id AND session_date BETWEEN :first_date AND :last_date
-        AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)
-      GROUP BY session_key) f
-WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = f.session_key"""
-
-REFRESH_SESSION_NET_BOXES = """
-UPDATE sessions SET net_boxes_added = f.net_boxes_added
-FROM (SELECT session_key, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
-      FROM session_annotations
-      WHERE workspace_id = :workspace_id AND session_date BETWEEN :first_date AND :last_date
-        AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)
-      GROUP BY session_key) f
-WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = f.session_key"""
+      FROM session_images WHERE {_TOUCHED_FACTS}
+      GROUP BY session_key) i
+LEFT JOIN (SELECT session_key, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
+           FROM session_annotations WHERE {_TOUCHED_FACTS}
+           GROUP BY session_key) a ON a.session_key = i.session_key
+WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = i.session_key"""
 
 STAGE_REVIEW_DAYS = (
     ("project", "TEXT"), ("labeler", "TEXT"), ("review_date", "DATE"),
