@@ -73,3 +73,11 @@ def test_a_store_that_cannot_be_opened_is_one_clear_line(tmp_path):
                                ("postgresql://ann:top secret@db.example/insights", "malformed")]:
         line = assert_one_line_error(run_cli("workspace", "list", database=database, cwd=tmp_path), fragment)
         assert "secret" not in line
+
+
+def test_database_flag_works_after_the_command_too(tmp_path):
+    store = str(tmp_path / "late-flag.duckdb")
+    check(run_cli("workspace", "create", "late", "--database", store, cwd=tmp_path))
+    listed = check(run_cli("workspace", "list", f"--database={store}", cwd=tmp_path)).stdout
+    assert listed.splitlines() == ["late\tlate\tUTC"]
+    assert not (tmp_path / "annotation-insights.duckdb").exists()

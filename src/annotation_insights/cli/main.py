@@ -224,5 +224,20 @@ app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 
 
+def hoist_database_option(argv: list[str]) -> list[str]:
+    """Accept `--database` anywhere on the line, as users write it (`serve --database X`),
+    by moving it before the command, where the option is defined once for all commands."""
+    hoisted, rest, i = [], [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--database" and i + 1 < len(argv):
+            hoisted += argv[i:i + 2]
+            i += 2
+            continue
+        (hoisted if arg.startswith("--database=") else rest).append(arg)
+        i += 1
+    return hoisted + rest
+
+
 def main() -> None:
-    app()
+    app(args=hoist_database_option(sys.argv[1:]))
