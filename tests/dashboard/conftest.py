@@ -21,7 +21,7 @@ from dashboard.seeding import seed
 from support.servers import free_port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live(tmp_path_factory):
     """A real server on a free loopback port, stopped at the end of the session."""
     path = str(tmp_path_factory.mktemp("dashboard") / "insights.duckdb")
@@ -42,7 +42,7 @@ def live(tmp_path_factory):
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)")

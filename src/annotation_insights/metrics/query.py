@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from annotation_insights.errors import BadRequest, NotFound
+from annotation_insights.events.schema import has_control_characters
 from annotation_insights.metrics.definitions import (
     PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
 from annotation_insights.store import queries as q
@@ -52,6 +53,9 @@ class StatsQuery:
         end_date = parse_date("endDate", end)
         if start_date > end_date:
             raise BadRequest(f"startDate {start_date} is after endDate {end_date}.")
+        for name, value in (("project", project), ("userId", user_id)):
+            if value and has_control_characters(value):  # no id has them; PostgreSQL cannot take a NUL
+                raise BadRequest(f"{name} must not contain control characters.")
         notices = [availability_notice(availability)]
         if start_date < availability:
             notices.append(f"startDate {start_date} is before {availability}, when data "
