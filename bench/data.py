@@ -1,0 +1,124 @@
+"""The benchmark's events: generated once per shape, cached as NDJSON and Parquet.
+
+Generating 10M events takes about a minute and every later step (HTTP ingest, both
+imports, both baselines) reads the same files, so all of them see exactly the same data.
+The Parquet file stores `time` as `timestamp[us, tz=UTC]`, the typed form a data team
+would export, and ids as strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from annotation_insights.demo.generator import DemoSpec, generate_events, spec_for_event_count
+
+PROJECTS, DAYS = 20, 365
+COLUMNS = ("id", "type", "time", "project", "image", "labeler", "annotation", "session",
+           "modelAssisted", "reviewer", "class")
+SCHEMA = pa.schema([(c, pa.timestamp("us", tz="UTC") if c == "time" else
+                     pa.bool_() if c == "modelAssisted" else pa.string()) for c in COLUMNS])
+_CHUNK = 200_000
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)([kKmM]?)")
+
+
+def parse_size(text: str) -> int:
+    """'1M', '500k', '2.5M' or '1000000' -> events."""
+    m = _SIZE.fullmatch(text.strip().replace("_", ""))
+    if not m:
+        raise ValueError(f"not an event count: {text!r} (use e.g. 1M, 500k, 1000000)")
+    return round(float(m[1]) * {"": 1, "k": 1_000, "m": 1_000_000}[m[2].lower()])
+
+
+def size_label(n: int) -> str:
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    requested: int
+    events: int  # what the generator made: ~requested, not exactly
+    labelers: int
+    spec: DemoSpec
+    ndjson: Path
+    parquet: Path
+
+    @property
+    def label(self) -> str:
+        return size_label(self.requested)
+
+    @property
+    def end(self) -> dt.date:
+        return self.spec.end
+
+    def describe(self) -> dict:
+        return {"requested": self.requested, "events": self.events, "labelers": self.labelers,
+                "spec": _spec_json(self.spec), "ndjson": str(self.ndjson), "parquet": str(self.parquet)}
+
+
+def dataset(n: int, workdir: Path, *, labelers: int = 200, log=print) -> Dataset:
+    spec = spec_for_event_count(n, projects=PROJECTS, labelers=labelers, days=DAYS)
+    base = workdir / f"events-{size_label(n)}-{labelers}l"
+    ndjson, parquet, meta = (base.with_suffix(s) for s in (".ndjson", ".parquet", ".json"))
+    if meta.exists() and ndjson.exists() and parquet.exists():
+        cached = json.loads(meta.read_text())
+        if cached["spec"] == _spec_json(spec):
+            return Dataset(n, cached["events"], labelers, spec, ndjson, parquet)
+    log(f"Generating {size_label(n)} events ({labelers} labelers, {PROJECTS} projects, {DAYS} days) "
+        f"into {workdir} ...")
+    count = _write(spec, ndjson, parquet)
+    meta.write_text(json.dumps({"events": count, "spec": _spec_json(spec)}))
+    return Dataset(n, count, labelers, spec, ndjson, parquet)
+
+
+def _spec_json(spec: DemoSpec) -> dict:
+    out = asdict(spec)
+    out["end"] = spec.end.isoformat()
+    return out
+
+
+def _write(spec: DemoSpec, ndjson: Path, parquet: Path) -> int:
+    count = 0
+    columns: dict[str, list] = {c: [] for c in COLUMNS}
+    parse = dt.datetime.fromisoformat
+    with ndjson.open("wb") as out, pq.ParquetWriter(parquet, SCHEMA, compression="zstd") as writer:
+        for event in generate_events(spec):
+            out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+            for c in COLUMNS:
+                value = event.get(c)
+                columns[c].append(parse(value) if c == "time" else value)
+            count += 1
+            if len(columns["id"]) >= _CHUNK:
+                writer.write_table(pa.table(columns, schema=SCHEMA))
+                columns = {c: [] for c in COLUMNS}
+        if columns["id"]:
+            writer.write_table(pa.table(columns, schema=SCHEMA))
+    return count
+
+
+def ndjson_batches(path: Path, size: int, limit: int | None = None):
+    """The file's lines in batches of `size`, as ready-to-send NDJSON bodies."""
+    sent = 0
+    with path.open("rb") as f:
+        batch: list[bytes] = []
+        for line in f:
+            batch.append(line)
+            if len(batch) == size:
+                yield b"".join(batch), len(batch)
+                sent += len(batch)
+                batch = []
+                if limit is not None and sent >= limit:
+                    return
+        if batch:
+            yield b"".join(batch), len(batch)
