@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     future_tolerance_hours: int = 24
     statement_timeout_ms: int = 30_000
     pool_size: int = 8
+    duckdb_memory_limit: str = "1GB"
     # Overload protection (api/limits.py). Per-key token bucket: requests per second and
     # burst size; 0 turns the limit off. Beyond max_concurrent_requests executing in one
     # process, a request waits up to overload_wait_seconds for a slot, then gets a 503.

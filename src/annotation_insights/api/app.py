@@ -18,7 +18,7 @@ from annotation_insights.api.routes import (
     dashboard, events, exports, integrations, reference, root, stats, timeseries)
 from annotation_insights.errors import ApiError
 from annotation_insights.settings import Settings
-from annotation_insights.store import open_database
+from annotation_insights.store import open_configured
 from annotation_insights.store.database import Database
 
 log = logging.getLogger("annotation_insights")
@@ -88,8 +88,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         install_redaction()
         owned = app.state.db is None
         if owned:
-            app.state.db = open_database(settings.database, pool_size=settings.pool_size,
-                                         statement_timeout_ms=settings.statement_timeout_ms)
+            app.state.db = open_configured(settings)
         try:
             yield
         finally:

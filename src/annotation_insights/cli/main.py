@@ -18,7 +18,7 @@ from rich.text import Text
 
 from annotation_insights.errors import ApiError
 from annotation_insights.settings import DEFAULT_DATABASE, Settings
-from annotation_insights.store import open_database
+from annotation_insights.store import open_configured
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Annotation Insights: what your labelers did, per project and labeler.")
@@ -69,7 +69,7 @@ def settings() -> Settings:
 
 def database():
     s = settings()
-    return open_database(s.database, pool_size=s.pool_size, statement_timeout_ms=s.statement_timeout_ms)
+    return open_configured(s)
 
 
 # --- workspaces and keys -------------------------------------------------------------

@@ -20,7 +20,7 @@ DEMO_BATCH = 5_000
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
     from annotation_insights.api.app import create_app
-    from annotation_insights.store import open_database
+    from annotation_insights.store import open_configured
 
     is_postgres = settings.database.startswith(("postgresql://", "postgres://"))
     if workers > 1 and not is_postgres:
@@ -31,8 +31,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
     _stop_cleanly_on_sigterm()
     # The store is opened (and migrated) here, before uvicorn starts: a file in use or an
     # unreachable server is then one clear error line, not a traceback from the app's startup.
-    db = open_database(settings.database, pool_size=settings.pool_size,
-                       statement_timeout_ms=settings.statement_timeout_ms)
+    db = open_configured(settings)
     if workers > 1:
         db.close()
         os.environ["ANNOTATION_INSIGHTS_DATABASE"] = settings.database

@@ -113,25 +113,24 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
                 for row in db.read(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.stats.project is not None and query.stats.project not in projects:
         raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
-    params = query.stats.params(workspace) | {"unit": query.granularity}
-    pairs: dict[tuple[dt.date, str, str], PairTotals] = {}
-    for period, project, labeler, *sums in db.read(q.SERIES_SESSION_TOTALS, params):
-        pairs[(period, project, labeler)] = PairTotals(*(int(v) for v in sums))
-    for period, project, labeler, approved, rejected in db.read(q.SERIES_REVIEW_TOTALS, params):
-        totals = pairs.setdefault((period, project, labeler), PairTotals())
+    params = query.stats.params(workspace) | {"unit": query.granularity,
+                                               "group_by": query.group_by}
+    grouped: dict[tuple[dt.date, str], PairTotals] = {}
+    for period, group, *sums in db.read(q.SERIES_SESSION_TOTALS, params):
+        grouped[(period, group)] = PairTotals(*(int(v) for v in sums))
+    for period, group, approved, rejected in db.read(q.SERIES_REVIEW_TOTALS, params):
+        totals = grouped.setdefault((period, group), PairTotals())
         totals.approved, totals.rejected = int(approved), int(rejected)
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
-    for period, group, rolled_period, rolled_group, *counts in db.read(
-            q.SERIES_UNIQUE_IMAGES, params | {"group_by": query.group_by}):
+    for period, group, rolled_period, rolled_group, *counts in db.read(q.SERIES_UNIQUE_IMAGES, params):
         key = (None if rolled_period else period, None if rolled_group else group)
         unique[key] = UniqueImages(*(int(c) for c in counts))
 
     # Totals keyed by (period or None for the whole range, group or None for all groups).
     sums: dict[tuple[dt.date | None, str | None], PairTotals] = {}
-    for (period, project, labeler), totals in pairs.items():
-        group = {"labeler": labeler, "project": project}.get(query.group_by or "")
+    for (period, group), totals in grouped.items():
         keys = [(period, None), (None, None)]
-        if group is not None:
+        if query.group_by:
             keys += [(period, group), (None, group)]
         for key in keys:
             _add(sums.setdefault(key, PairTotals()), totals)

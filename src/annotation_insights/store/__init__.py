@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from annotation_insights.store.database import Database
+
+if TYPE_CHECKING:
+    from annotation_insights.settings import Settings
 
 
 def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
-                  statement_timeout_ms: int = 30_000) -> Database:
+                  statement_timeout_ms: int = 30_000, duckdb_memory_limit: str = "1GB") -> Database:
     """Open the store named by a file path (DuckDB) or a postgresql:// URL."""
     if database.startswith(("postgresql://", "postgres://")):
         from annotation_insights.store.postgres_backend import PostgresDatabase
@@ -16,7 +21,7 @@ def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
     else:
         from annotation_insights.store.duckdb_backend import DuckDBDatabase
 
-        db = DuckDBDatabase(database)
+        db = DuckDBDatabase(database, memory_limit=duckdb_memory_limit)
     if migrate:
         try:
             db.migrate()
@@ -26,4 +31,11 @@ def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
     return db
 
 
-__all__ = ["Database", "open_database"]
+def open_configured(settings: "Settings") -> Database:
+    """Open the store the settings name, with their pool, timeout and memory limits."""
+    return open_database(settings.database, pool_size=settings.pool_size,
+                         statement_timeout_ms=settings.statement_timeout_ms,
+                         duckdb_memory_limit=settings.duckdb_memory_limit)
+
+
+__all__ = ["Database", "open_configured", "open_database"]

@@ -76,10 +76,12 @@ class _CursorReader(Reader):
 class DuckDBDatabase(Database):
     dialect = DUCKDB
 
-    def __init__(self, path: str, *, read_only: bool = False) -> None:
+    def __init__(self, path: str, *, read_only: bool = False, memory_limit: str = "1GB") -> None:
         self.description = path
         try:
-            self._conn = duckdb.connect(path, read_only=read_only)
+            # DuckDB would otherwise take up to 80% of the machine's memory for its caches.
+            self._conn = duckdb.connect(path, read_only=read_only,
+                                        config={"memory_limit": memory_limit})
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreUnavailable(

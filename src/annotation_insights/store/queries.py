@@ -240,17 +240,21 @@ FROM (SELECT project, image, bool_or(labeled) AS labeled, bool_or(marked_null) A
 
 _PERIOD = "CAST(date_trunc(CAST(:unit AS TEXT), CAST({date} AS TIMESTAMP)) AS DATE)"
 
+# The group a row belongs to: its labeler, its project, or '' when the series is ungrouped.
+_GROUP = """CASE CAST(:group_by AS TEXT) WHEN 'labeler' THEN labeler
+                                    WHEN 'project' THEN project ELSE '' END"""
+
 SERIES_SESSION_TOTALS = f"""
-SELECT {_PERIOD.format(date="session_date")} AS period, project, labeler,
+SELECT {_PERIOD.format(date="session_date")} AS period, {_GROUP} AS grp,
        sum(boxes_added), sum(boxes_removed), sum(boxes_updated), sum(net_boxes_added),
        sum(images_labeled), sum(marked_null), sum(model_assisted)
 FROM sessions WHERE {_RANGE.format(date="session_date")}
-GROUP BY 1, project, labeler"""
+GROUP BY 1, 2"""
 
 SERIES_REVIEW_TOTALS = f"""
-SELECT {_PERIOD.format(date="review_date")} AS period, project, labeler, sum(approved), sum(rejected)
+SELECT {_PERIOD.format(date="review_date")} AS period, {_GROUP} AS grp, sum(approved), sum(rejected)
 FROM review_days WHERE {_RANGE.format(date="review_date")}
-GROUP BY 1, project, labeler"""
+GROUP BY 1, 2"""
 
 # Distinct (project, image) per period and group, per period, per group and over the whole
 # range; a NULL period or group marks the rolled-up rows. Project slugs cannot contain '/',
@@ -261,8 +265,7 @@ SELECT period, grp, grouping(period), grouping(grp),
        count(DISTINCT CASE WHEN marked_null THEN image_key END),
        count(DISTINCT CASE WHEN model_assisted THEN image_key END)
 FROM (SELECT {_PERIOD.format(date="session_date")} AS period,
-             CASE CAST(:group_by AS TEXT) WHEN 'labeler' THEN labeler
-                                          WHEN 'project' THEN project ELSE '' END AS grp,
+             {_GROUP} AS grp,
              project || '/' || image AS image_key, labeled, marked_null, model_assisted
       FROM session_images WHERE {_RANGE.format(date="session_date")}) AS facts
 GROUP BY GROUPING SETS ((period, grp), (period), (grp), ())"""
