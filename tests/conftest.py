@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 from dataclasses import dataclass
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,9 +12,8 @@ from annotation_insights.settings import Settings
 from annotation_insights.store import open_database
 from annotation_insights.tenancy.keys import create_key
 from annotation_insights.tenancy.workspaces import Workspace, create_workspace
-from support.postgres import postgres_server
+from support.postgres import postgres_server, scratch_database
 
-_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -33,21 +29,8 @@ def database_url(request, tmp_path, postgres_admin_url):
     if backend == "duckdb":
         yield str(tmp_path / "insights.duckdb")
         return
-    if postgres_admin_url is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is required in CI but no server could be started")
-        pytest.skip("no PostgreSQL server binaries on this machine")
-    name = f"ai_test_{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield _url(postgres_admin_url, name)
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _url(admin_url: str, name: str) -> str:
-    base, _, _ = admin_url.rpartition("/")
-    return f"{base}/{name}"
+    with scratch_database(postgres_admin_url, "ai_test") as url:
+        yield url
 
 
 BACKENDS = ("duckdb", "postgresql")

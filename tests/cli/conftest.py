@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-import os
-
-import psycopg
 import pytest
 
-_counter = itertools.count()
+from support.postgres import scratch_database
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgresql"])
@@ -18,13 +14,5 @@ def module_database(request, tmp_path_factory, postgres_admin_url):
     if request.param == "duckdb":
         yield str(workdir / "insights.duckdb"), workdir
         return
-    if postgres_admin_url is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is required in CI but no server could be started")
-        pytest.skip("no PostgreSQL server binaries on this machine")
-    name = f"ai_cli_{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{postgres_admin_url.rpartition('/')[0]}/{name}", workdir
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(postgres_admin_url, "ai_cli") as url:
+        yield url, workdir

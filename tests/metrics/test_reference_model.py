@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
-from hypothesis import strategies as st
 
 from support.event_strategies import event_streams, stats_queries
 from support.reference_model import dedupe, local_date, reference_stats

@@ -8,6 +8,7 @@ server binaries in a temporary directory and removes it afterwards.
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import pwd
 import shutil
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from collections.abc import Iterator
 
 ENV = "ANNOTATION_INSIGHTS_TEST_POSTGRES"
+_scratch_numbers = itertools.count()
 
 
 def _binary(name: str) -> str | None:
@@ -62,3 +64,30 @@ def postgres_server() -> Iterator[str | None]:
     finally:
         subprocess.run([*run_as, pg_ctl, "-D", data, "-m", "immediate", "stop"], **quiet)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def require_server(admin_url: str | None) -> str:
+    """The admin URL, or skip the test (fail it in CI, where PostgreSQL is mandatory)."""
+    import pytest
+
+    if admin_url is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI but no server could be started")
+        pytest.skip("no PostgreSQL server binaries on this machine")
+    return admin_url
+
+
+@contextmanager
+def scratch_database(admin_url: str | None, prefix: str) -> Iterator[str]:
+    """A fresh, empty database on the test server; dropped afterwards."""
+    import psycopg
+
+    admin_url = require_server(admin_url)
+    name = f"{prefix}_{os.getpid()}_{next(_scratch_numbers)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_url.rpartition('/')[0]}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
