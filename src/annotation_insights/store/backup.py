@@ -121,9 +121,7 @@ def backup(db: Database, directory: str | os.PathLike, *, progress: Progress | N
             path = target / f"{table.name}.parquet"
             rows = _write_table(reader, table, path, progress)
             files[table.name] = {"file": path.name, "rows": rows, "sha256": _sha256(path)}
-        per_workspace = dict(reader.read(
-            "SELECT w.slug, count(e.event_id) FROM workspaces w "
-            "LEFT JOIN events e ON e.workspace_id = w.id GROUP BY w.slug ORDER BY w.slug"))
+        per_workspace = dict(reader.read(q.EVENTS_PER_WORKSPACE))
     manifest = {
         "format": FORMAT, "formatVersion": FORMAT_VERSION, "schemaVersion": schema_version,
         "createdAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -223,8 +221,7 @@ def restore(db: Database, directory: str | os.PathLike, *, progress: Progress | 
             done += len(events)
         if progress:
             progress("events", done)
-    counts = dict(db.read("SELECT w.slug, count(e.event_id) FROM workspaces w LEFT JOIN events e "
-                          "ON e.workspace_id = w.id GROUP BY w.slug"))
+    counts = dict(db.read(q.EVENTS_PER_WORKSPACE))
     expected = {slug: entry["events"] for slug, entry in manifest["workspaces"].items()}
     if {s: int(n) for s, n in counts.items()} != expected:
         raise Conflict("The restored store does not hold the events the backup lists; "

@@ -31,6 +31,10 @@ WHERE starts_with(k.id, :prefix) ORDER BY k.id"""
 
 REVOKE_KEY = "UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL"
 
+EVENTS_PER_WORKSPACE = """
+SELECT w.slug, count(e.event_id) FROM workspaces w LEFT JOIN events e ON e.workspace_id = w.id
+GROUP BY w.slug ORDER BY w.slug"""
+
 SELECT_KEYS_OF_WORKSPACE = """
 SELECT id, scopes, created_at, revoked_at FROM api_keys WHERE workspace_id = :workspace_id
 ORDER BY created_at, id"""
