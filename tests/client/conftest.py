@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from annotation_insights.api.app import create_app
-from client.live_server import serve_app
+from support.servers import serve_app
 
 
 @pytest.fixture

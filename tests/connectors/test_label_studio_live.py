@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from annotation_insights.api.app import create_app
 from annotation_insights.cli.main import app as cli_app
-from client.live_server import serve_app
+from support.servers import serve_app
 
 BINARY = os.environ.get("ANNOTATION_INSIGHTS_LABEL_STUDIO")
 pytestmark = [

@@ -7,18 +7,15 @@ hand-made workspace (`handmade`: SPEC §8's worked example plus hostile names).
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from annotation_insights.api.app import create_app
 from annotation_insights.settings import Settings
 from dashboard.browsing import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from dashboard.seeding import seed
-from support.servers import free_port
+from support.servers import serve_app
 
 
 @pytest.fixture(scope="package")
@@ -26,20 +23,9 @@ def live(tmp_path_factory):
     """A real server on a free loopback port, stopped at the end of the session."""
     path = str(tmp_path_factory.mktemp("dashboard") / "insights.duckdb")
     live = seed(path)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(database=path)), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    live.url = f"http://127.0.0.1:{port}"
-    yield live
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(create_app(Settings(database=path))) as url:
+        live.url = url
+        yield live
 
 
 @pytest.fixture(scope="package")
