@@ -108,5 +108,9 @@ def test_put_refuses_bad_project_slugs_and_labeler_ids(client, tenant):
     assert_error(response, 400, "bad_request", "control characters")
     response = put(client, tenant.admin, "labelers/" + "z" * 257, {"displayName": "Zoe"})
     assert_error(response, 400, "bad_request", "labeler_id")
+    response = put(client, tenant.admin, "projects/cams", {"name": "Ca\x00ms"})
+    assert_error(response, 400, "bad_request", "A project name must not contain control characters")
+    response = put(client, tenant.admin, "labelers/zoe", {"displayName": "Zoe", "email": "z\x00@x"})
+    assert_error(response, 400, "bad_request", "A labeler email must not contain control characters")
     assert listed(client, tenant.read, "projects") == []
     assert listed(client, tenant.read, "labelers") == []

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from annotation_insights.cli.main import app
 from annotation_insights.connectors.files import EventFile
-from annotation_insights.connectors.importer import Rejects, run_import, source_fingerprint
+from annotation_insights.connectors import files
+from annotation_insights.connectors.importer import Rejects, import_blocks, run_import, source_fingerprint
 from annotation_insights.metrics.query import StatsQuery, run_stats
 
 COLUMNS = ["id", "type", "time", "project", "image", "labeler", "annotation", "session",
@@ -61,12 +62,13 @@ def write(path, fmt: str, events: list[dict]) -> None:
         pq.write_table(table, path)
 
 
-def import_file(db, tenant, path, fmt, *, batch_size=3, rows=None):
-    events_file = EventFile(path, fmt)
-    return run_import(db, tenant.workspace, rows if rows is not None else events_file.rows(),
-                      source=source_fingerprint(fmt, path),
-                      rejects=Rejects(path.with_name(path.name + ".rejected.ndjson"), append=True),
-                      batch_size=batch_size)
+def import_file(db, tenant, path, fmt, *, batch_size=3, rows=None, blocks=None):
+    """As `annotation-insights import` does it (by blocks), or from the given rows."""
+    options = {"source": source_fingerprint(fmt, path), "batch_size": batch_size,
+               "rejects": Rejects(path.with_name(path.name + ".rejected.ndjson"), append=True)}
+    if rows is not None:
+        return run_import(db, tenant.workspace, rows, **options)
+    return import_blocks(db, tenant.workspace, blocks or EventFile(path, fmt).blocks(), **options)
 
 
 def worked_answer(db, tenant):
@@ -160,3 +162,49 @@ def test_cli_import_prints_a_summary(database_url, tmp_path):
     result = runner.invoke(app, ["--database", database_url, "import", str(tmp_path / "nope.csv"),
                                  "--workspace", "acme"])
     assert result.exit_code == 1 and "No such file" in result.output
+
+
+def test_blocks_read_as_columns_import_alike_and_a_bad_row_is_still_reported_alone(
+        db, tenant, tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "BLOCK_BYTES", 400)  # about two events a block
+    events = worked_events()
+    events[6]["labeler"] = ""
+    path = tmp_path / "events.ndjson"
+    write(path, "ndjson", events)
+    assert len(list(EventFile(path, "ndjson").blocks())) >= 3
+    summary = import_file(db, tenant, path, "ndjson")
+    assert (summary.rows, summary.accepted, summary.rejected) == (10, 9, 1)
+    rejected = [json.loads(line) for line in summary.rejects_path.read_text().splitlines()]
+    assert [(r["row"], r["field"]) for r in rejected] == [(7, "labeler")]
+
+
+def test_an_import_by_blocks_resumes_after_the_last_committed_block(db, tenant, tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "BLOCK_BYTES", 400)
+    path = tmp_path / "events.ndjson"
+    write(path, "ndjson", worked_events())
+
+    def dies_at_the_third_block():
+        for number, block in enumerate(EventFile(path, "ndjson").blocks(), start=1):
+            if number == 3:
+                raise KeyboardInterrupt
+            yield block
+
+    with pytest.raises(KeyboardInterrupt):
+        import_file(db, tenant, path, "ndjson", blocks=dies_at_the_third_block())
+    stored = db.read("SELECT count(*) FROM events WHERE workspace_id = :w", {"w": tenant.workspace.id})[0][0]
+    assert 0 < stored < 10
+    resumed = import_file(db, tenant, path, "ndjson")
+    assert (resumed.resumed_after, resumed.accepted, resumed.duplicates) == (stored, 10 - stored, 0)
+    assert worked_answer(db, tenant)["stats"]["netBoxesAdded"] == 2
+
+
+def test_parquet_integer_ids_are_ids(db, tenant, tmp_path):
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.table({
+        "id": pa.array([1, 2], pa.int64()), "type": ["image.marked_null"] * 2, "project": ["p"] * 2,
+        "image": pa.array([17, -3], pa.int32()), "labeler": ["A"] * 2,
+        "time": pa.array([dt.datetime(2024, 3, 1, 10)] * 2, pa.timestamp("ms", tz="Europe/Berlin"))}), path)
+    assert import_file(db, tenant, path, "parquet").accepted == 2
+    rows = db.read("SELECT event_id, image, time_us FROM events WHERE workspace_id = :w ORDER BY event_id",
+                   {"w": tenant.workspace.id})
+    assert rows == [("1", "17", 1709287200000000), ("2", "-3", 1709287200000000)]

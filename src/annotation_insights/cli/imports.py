@@ -18,7 +18,7 @@ from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
 from annotation_insights.cli import main as cli
 from annotation_insights.connectors.files import EventFile, detect_format
 from annotation_insights.connectors.importer import (
-    DEFAULT_BATCH, Convert, ImportSummary, Rejects, passthrough, run_import, source_fingerprint)
+    DEFAULT_BATCH, Convert, ImportSummary, Rejects, import_blocks, passthrough, source_fingerprint)
 from annotation_insights.errors import BadRequest
 from annotation_insights.store import queries as q
 from annotation_insights.store.database import Database
@@ -95,9 +95,9 @@ def _run_with_progress(db: Database, ws: Workspace, events_file: EventFile, conv
             bar.update(task, completed=events_file.position, events=summary.events,
                        rate=summary.events_per_second)
 
-        summary = run_import(db, ws, events_file.rows(), source=source,
-                             rejects=Rejects(rejects_path, append=resuming), convert=convert,
-                             batch_size=batch_size, restart=restart, on_progress=progress)
+        summary = import_blocks(db, ws, events_file.blocks(), source=source,
+                                rejects=Rejects(rejects_path, append=resuming), convert=convert,
+                                batch_size=batch_size, restart=restart, on_progress=progress)
         progress(summary)
         bar.update(task, completed=events_file.total or 1)
     return summary

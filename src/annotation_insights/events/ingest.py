@@ -1,20 +1,26 @@
 """Ingest: validate a batch, store its new events and maintain the rollups, atomically.
 
-The whole batch is one transaction: the new events are found by inserting them with
-`ON CONFLICT DO NOTHING` (so re-sent ids are no-ops, first write wins), and only those
-feed the rollups. A 2xx is returned by the caller only after `ingest` returns, i.e.
-after the commit.
+The whole batch is one transaction: the store tells which events are new (re-sent ids
+are no-ops, first write wins), and only those feed the rollups. A 2xx is returned by the
+caller only after `ingest` returns, i.e. after the commit. The rollup deltas are derived
+before the transaction starts, while another batch may be writing, and derived again
+inside it only when some events turned out to be stored already.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from annotation_insights.errors import InvalidEvents, PayloadTooLarge
-from annotation_insights.events.schema import Event, EventError, validate_event
-from annotation_insights.metrics.definitions import Facts, event_key, session_facts
+from annotation_insights.events.batch import EventBatch, batch_of_events, checked_batch, raw_table
+from annotation_insights.events.schema import EventError, validate_event
+from annotation_insights.metrics.definitions import Facts, session_facts
 from annotation_insights.store import queries as q
 from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
@@ -31,14 +37,33 @@ class IngestResult:
         return {"accepted": self.accepted, "duplicates": self.duplicates}
 
 
-def validate_batch(raw_events: list[Any], *, max_events: int = 10_000,
-                   future_tolerance_hours: int = 24) -> list[Event]:
-    if len(raw_events) > max_events:
+def latest_allowed_us(future_tolerance_hours: int = 24) -> int:
+    return int((time.time() + future_tolerance_hours * 3600) * 1_000_000)
+
+
+def _check_size(events: int, max_events: int) -> None:
+    if events > max_events:
         raise PayloadTooLarge(f"A batch holds at most {max_events} events; this one has "
-                              f"{len(raw_events)}. Split it into smaller batches.")
-    latest = int((time.time() + future_tolerance_hours * 3600) * 1_000_000)
-    events: list[Event] = []
-    errors: list[dict[str, Any]] = []
+                              f"{events}. Split it into smaller batches.")
+
+
+def validate_columns(table: pa.Table, *, max_events: int = 10_000,
+                     future_tolerance_hours: int = 24) -> EventBatch | None:
+    """The batch if every event in the columns is valid; None sends the caller to
+    `validate_batch`, which words the errors."""
+    _check_size(table.num_rows, max_events)
+    return checked_batch(table, latest_us=latest_allowed_us(future_tolerance_hours))
+
+
+def validate_batch(raw_events: Sequence[Any], *, max_events: int = 10_000,
+                   future_tolerance_hours: int = 24) -> EventBatch:
+    _check_size(len(raw_events), max_events)
+    latest = latest_allowed_us(future_tolerance_hours)
+    table = raw_table(raw_events)
+    batch = checked_batch(table, latest_us=latest) if table is not None else None
+    if batch is not None:
+        return batch
+    events, errors = [], []
     for index, raw in enumerate(raw_events):
         try:
             events.append(validate_event(raw, latest_time_us=latest,
@@ -46,41 +71,57 @@ def validate_batch(raw_events: list[Any], *, max_events: int = 10_000,
         except EventError as exc:
             errors.append({"index": index, "field": exc.field, "message": exc.message})
     if errors:
-        shown = errors[:MAX_REPORTED_ERRORS]
         raise InvalidEvents(
             f"{len(errors)} of {len(raw_events)} events are invalid; nothing was stored.",
-            details=shown)
-    return events
+            details=errors[:MAX_REPORTED_ERRORS])
+    return batch_of_events(events)
 
 
-def ingest(db: Database, workspace: Workspace, events: list[Event]) -> IngestResult:
-    """Store the batch's new events and their rollups in one transaction."""
+def ingest(db: Database, workspace: Workspace, batch: EventBatch) -> IngestResult:
+    """Store the batch's new events and their rollups in one transaction, or, on a store
+    with a rollup backlog (`events/backlog.py`), the events and their backlog entry."""
+    backlog = db.rollup_backlog
+    if backlog is not None:
+        return backlog.ingest(workspace, batch)
+    facts = session_facts(batch.table, workspace.timezone) if len(batch) else None
     with db.transaction() as tx:
-        return ingest_in(tx, workspace, events)
+        return ingest_in(tx, workspace, batch, facts)
 
 
-def ingest_in(tx: Transaction, workspace: Workspace, events: list[Event]) -> IngestResult:
+def ingest_in(tx: Transaction, workspace: Workspace, batch: EventBatch,
+              facts: Facts | None = None) -> IngestResult:
     """`ingest` inside the caller's transaction, so connectors can commit their own state
-    (what a tool last sent, how far an import got) atomically with the events."""
-    if not events:
-        return IngestResult(accepted=0, duplicates=0)
-    unique: dict[str, Event] = {}
-    for event in events:
-        unique.setdefault(event.id, event)
-    keyed = {event_key(event_id): event for event_id, event in unique.items()}
+    (what a tool last sent, how far an import got) atomically with the events. `facts`
+    are the batch's, if the caller derived them already."""
+    fresh, result = insert_new_events(tx, workspace, batch)
+    if len(fresh):
+        if facts is None or len(fresh) < len(batch):
+            facts = session_facts(fresh.table, workspace.timezone)
+        ensure_placeholders(tx, workspace.id, facts.pairs())
+        apply_facts(tx, workspace.id, facts)
+    return result
+
+
+def insert_new_events(tx: Transaction, workspace: Workspace,
+                      batch: EventBatch) -> tuple[EventBatch, IngestResult]:
+    """Store the batch's events whose ids are not stored yet (the workspace locked for
+    the rest of the transaction); return those events and the answer's counts."""
+    if not len(batch):
+        return batch, IngestResult(accepted=0, duplicates=batch.received)
     tx.lock_workspace(workspace.id)
-    params = {"workspace_id": workspace.id}
-    new_keys = tx.insert_new_events(workspace.id, [_event_row(k, e) for k, e in keyed.items()])
-    new_events = [e for k, e in keyed.items() if k in new_keys]
-    if new_events:
-        _ensure_placeholders(tx, workspace.id, new_events)
-        _apply_rollups(tx, params, new_events, workspace.timezone)
-    return IngestResult(accepted=len(new_events), duplicates=len(events) - len(new_events))
+    fresh = batch.select(tx.insert_new_events(workspace.id, batch))
+    return fresh, IngestResult(accepted=len(fresh), duplicates=batch.received - len(fresh))
 
 
-def _ensure_placeholders(tx: Transaction, workspace_id: int, events: list[Event]) -> None:
+def pairs(table: pa.Table) -> set[tuple[str, str]]:
+    """The (project, labeler) pairs of a table with those two columns."""
+    distinct = table.select(["project", "labeler"]).group_by(["project", "labeler"]).aggregate([])
+    return set(zip(distinct.column("project").to_pylist(), distinct.column("labeler").to_pylist()))
+
+
+def ensure_placeholders(tx: Transaction, workspace_id: int, seen: set[tuple[str, str]]) -> None:
     """Projects and labelers first seen in these events get placeholder names (SPEC §3)."""
-    names = {(workspace_id, e.project, e.labeler) for e in events} - tx.known_names
+    names = {(workspace_id, project, labeler) for project, labeler in seen} - tx.known_names
     if not names:
         return
     tx.stage("stage_names", q.STAGE_NAMES, sorted((project, labeler) for _, project, labeler in names))
@@ -89,30 +130,21 @@ def _ensure_placeholders(tx: Transaction, workspace_id: int, events: list[Event]
     tx.after_commit(lambda: tx.known_names.update(names))
 
 
-def _event_row(key: tuple[int, int], e: Event) -> tuple:
-    return (*key, e.id, e.type, e.time_us, e.project, e.image, e.labeler, e.annotation,
-            e.session, e.model_assisted, e.reviewer, e.class_)
-
-
-def _apply_rollups(tx: Transaction, params: dict, events: list[Event], timezone: str) -> None:
-    facts = session_facts(events, timezone)
-    if facts.sessions:
+def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
+    """Merge one batch's rollup deltas into the stored rollups."""
+    params = {"workspace_id": workspace_id}
+    if facts.sessions.num_rows:
         _apply_session_facts(tx, params, facts)
-    if facts.reviews:
-        tx.stage("stage_review_days", q.STAGE_REVIEW_DAYS, [
-            (project, labeler, day, approved, rejected)
-            for (project, labeler, day), (approved, rejected) in facts.reviews.items()])
+    if facts.reviews.num_rows:
+        tx.stage_table("stage_review_days", q.STAGE_REVIEW_DAYS, facts.reviews)
         tx.execute(q.UPSERT_REVIEW_DAYS, params)
 
 
 def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     """Upsert sessions first: their stored dates decide the dates of the fact rows."""
-    tx.stage("stage_sessions", q.STAGE_SESSIONS, [
-        (key, s.project, s.labeler, s.explicit, s.first_time_us, s.session_date,
-         s.boxes_added, s.boxes_removed, s.boxes_updated)
-        for key, s in facts.sessions.items()])
+    tx.stage_table("stage_sessions", q.STAGE_SESSIONS, facts.sessions)
     explicit_before = {}
-    if any(s.explicit for s in facts.sessions.values()):
+    if pc.any(facts.sessions.column("explicit")).as_py():
         explicit_before = dict(tx.execute(q.SELECT_EXPLICIT_SESSION_DATES, params))
     dates = dict(tx.execute(q.UPSERT_SESSIONS, params))
     moved = [(key, dates[key]) for key, before in explicit_before.items() if dates[key] < before]
@@ -120,12 +152,9 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
         tx.execute(q.MOVE_SESSION_IMAGES, params)
         tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
-    tx.stage("stage_session_images", q.STAGE_SESSION_IMAGES, [
-        (key, image, f.project, f.labeler, dates[key], f.labeled, f.marked_null, f.model_assisted)
-        for (key, image), f in facts.images.items()])
-    tx.stage("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS, [
-        (key, annotation, dates[key], created, deleted)
-        for (key, annotation), (created, deleted) in facts.annotations.items()])
+    tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, list(dates.items()))
+    tx.stage_table("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images)
+    tx.stage_table("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS, facts.annotations)
     bounds = {**params, "first_date": min(dates.values()), "last_date": max(dates.values())}
     for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS):
         tx.execute(statement, bounds)

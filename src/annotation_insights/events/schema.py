@@ -27,6 +27,7 @@ _RFC3339 = re.compile(
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # The earliest moment whose local date exists in every timezone (Python's dates start at year 1).
 _EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
+EARLIEST_US = ((_EARLIEST - _EPOCH).days * 86_400) * 1_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """The one place where SPEC §4 (sessions) and §5 (metrics) are defined.
 
-Ingest calls `session_facts` to turn new events into rollup deltas; every reader (API,
-CLI, dashboard, exports) calls `shape_row` and `shape_totals` to turn summed rollups into
+Ingest calls `session_facts` to turn a batch of new events into rollup deltas: the
+local dates and session keys are computed here, the per-session facts by the `FACT_*`
+statements in `store/queries.py` on the batch engine. Every reader (API, CLI,
+dashboard, exports) calls `shape_row` and `shape_totals` to turn summed rollups into
 the reported fields. Change a metric here and it changes everywhere.
 """
 
@@ -9,119 +11,95 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from annotation_insights.events.schema import ANNOTATION_TYPES, REVIEW_TYPES, Event
+import numpy as np
+import pyarrow as pa
+
+from annotation_insights.events import engine
+from annotation_insights.events.batch import int64s
+from annotation_insights.store import queries as q
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_US_PER_S, _S_PER_HOUR, _S_PER_DAY = 1_000_000, 3_600, 86_400
 
 
 def stable_key(*parts: str) -> str:
-    """A 128-bit key for a tuple of ids: fixed width in every table, same on every backend."""
+    """A 128-bit key for a tuple of ids: fixed width in every table, same on every backend
+    (32 hex digits, which both read as a UUID)."""
     text = "\x1f".join(parts).encode("utf-8", "surrogatepass")
-    digest = hashlib.blake2b(text, digest_size=16).digest()
-    return str(uuid.UUID(bytes=digest))
-
-
-def event_key(event_id: str) -> tuple[int, int]:
-    """An event id's 128-bit identity as two signed 64-bit halves (plain BIGINT columns)."""
-    digest = hashlib.blake2b(event_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return (int.from_bytes(digest[:8], "big", signed=True),
-            int.from_bytes(digest[8:], "big", signed=True))
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 @lru_cache(maxsize=65_536)
-def _local_date_of_minute(timezone: str, minute: int) -> dt.date:
-    # Offset changes happen on whole minutes, so the local date is constant within one.
-    return (_EPOCH + dt.timedelta(minutes=minute)).astimezone(ZoneInfo(timezone)).date()
+def _offset_s(timezone: str, second: int) -> int:
+    """The workspace timezone's UTC offset at an instant, in seconds."""
+    moment = _EPOCH + dt.timedelta(seconds=second)
+    return int(moment.astimezone(ZoneInfo(timezone)).utcoffset().total_seconds())
+
+
+def local_days(time_us: np.ndarray, timezone: str) -> np.ndarray:
+    """Each instant's calendar date in the workspace's timezone (DST-correct), as days
+    since 1970-01-01. The offset is looked up once per distinct hour of the batch, and
+    per event only in the rare hour whose offset changes within it."""
+    seconds = time_us // _US_PER_S
+    hours, inverse = np.unique(seconds // _S_PER_HOUR, return_inverse=True)
+    starts = [_offset_s(timezone, int(h) * _S_PER_HOUR) for h in hours]
+    ends = [_offset_s(timezone, int(h) * _S_PER_HOUR + _S_PER_HOUR - 1) for h in hours]
+    offsets = np.array(starts, dtype=np.int64)[inverse]
+    changing = np.flatnonzero((np.array(starts) != np.array(ends))[inverse])
+    for i in changing:
+        offsets[i] = _offset_s(timezone, int(seconds[i]))
+    return ((seconds + offsets) // _S_PER_DAY).astype(np.int32)
 
 
 def local_date(time_us: int, timezone: str) -> dt.date:
-    """The calendar date of an instant in the workspace's timezone (DST-correct)."""
-    return _local_date_of_minute(timezone, time_us // 60_000_000)
+    """The calendar date of one instant in the workspace's timezone."""
+    day = int(local_days(np.array([time_us], dtype=np.int64), timezone)[0])
+    return dt.date.fromordinal(day + _EPOCH_ORDINAL)
 
 
 # --- §4 sessions and the per-session facts ingest maintains --------------------------
 
-@dataclass
-class SessionDelta:
-    project: str
-    labeler: str
-    explicit: bool
-    first_time_us: int
-    session_date: dt.date
-    boxes_added: int = 0
-    boxes_removed: int = 0
-    boxes_updated: int = 0
+_SESSION_KEYS = pa.schema([("project", pa.string()), ("labeler", pa.string()),
+                           ("session", pa.string()), ("day", pa.date32()),
+                           ("session_key", pa.string())])
 
-
-@dataclass
-class ImageFacts:
-    project: str
-    labeler: str
-    labeled: bool = False
-    marked_null: bool = False
-    model_assisted: bool = False
-
-
-@dataclass
+@dataclass(frozen=True)
 class Facts:
-    """Rollup deltas for one batch of new events, aggregated per rollup key."""
+    """Rollup deltas of one batch of new events, as Arrow tables laid out like the
+    `STAGE_SESSIONS`, `STAGE_SESSION_IMAGES`, `STAGE_SESSION_ANNOTATIONS` and
+    `STAGE_REVIEW_DAYS` relations the store merges them from."""
 
-    sessions: dict[str, SessionDelta] = field(default_factory=dict)
-    images: dict[tuple[str, str], ImageFacts] = field(default_factory=dict)
-    annotations: dict[tuple[str, str], list[bool]] = field(default_factory=dict)  # [created, deleted]
-    reviews: dict[tuple[str, str, dt.date], list[int]] = field(default_factory=dict)  # [approved, rejected]
+    sessions: pa.Table
+    images: pa.Table
+    annotations: pa.Table
+    reviews: pa.Table
+
+    def pairs(self) -> set[tuple[str, str]]:
+        """The (project, labeler) pairs the batch touches."""
+        return {pair for table in (self.sessions, self.reviews)
+                for pair in zip(table.column("project").to_pylist(), table.column("labeler").to_pylist())}
 
 
-def session_key(event: Event, timezone: str) -> tuple[str, bool, dt.date]:
-    """(key, explicit, the event's local date): §4's session identity."""
-    day = local_date(event.time_us, timezone)
-    if event.session is not None:
-        return stable_key(event.project, event.labeler, "s", event.session), True, day
-    return stable_key(event.project, event.labeler, "d", day.isoformat()), False, day
-
-
-def session_facts(events: Iterable[Event], timezone: str) -> Facts:
-    facts = Facts()
-    for event in events:
-        if event.type in REVIEW_TYPES:
-            counts = facts.reviews.setdefault(
-                (event.project, event.labeler, local_date(event.time_us, timezone)), [0, 0])
-            counts[0 if event.type == "image.approved" else 1] += 1
-            continue
-        key, explicit, day = session_key(event, timezone)
-        session = facts.sessions.get(key)
-        if session is None:
-            session = facts.sessions[key] = SessionDelta(
-                event.project, event.labeler, explicit, event.time_us, day)
-        elif event.time_us < session.first_time_us:
-            session.first_time_us, session.session_date = event.time_us, day
-        image = facts.images.get((key, event.image))
-        if image is None:
-            image = facts.images[(key, event.image)] = ImageFacts(event.project, event.labeler)
-        if event.type in ANNOTATION_TYPES:
-            image.labeled = True
-            flags = facts.annotations.setdefault((key, event.annotation), [False, False])
-            if event.type == "annotation.created":
-                session.boxes_added += 1
-                flags[0] = True
-                if event.model_assisted:
-                    image.model_assisted = True
-            elif event.type == "annotation.deleted":
-                session.boxes_removed += 1
-                flags[1] = True
-            else:
-                session.boxes_updated += 1
-        elif event.type == "image.marked_null":
-            image.labeled = image.marked_null = True
-        else:  # image.model_assisted
-            image.model_assisted = True
-    return facts
+def session_facts(events: pa.Table, timezone: str) -> Facts:
+    """§4: a labeling event belongs to the session keyed by (project, labeler, `session`)
+    when given, else by (project, labeler, local date); the session's date is the local
+    date of its earliest event. Reviews count on their own local date."""
+    days = local_days(int64s(events.column("time_us")), timezone)
+    events = events.append_column("local_date", pa.array(days, type=pa.int32()).cast(pa.date32()))
+    parts = engine.run(q.SESSION_PARTS, batch_events=events).to_pylist()
+    keys = pa.Table.from_pylist([{
+        **part, "session_key": stable_key(part["project"], part["labeler"], "s", part["session"])
+        if part["session"] is not None else
+        stable_key(part["project"], part["labeler"], "d", part["day"].isoformat())}
+        for part in parts], schema=_SESSION_KEYS) if parts else _SESSION_KEYS.empty_table()
+    return Facts(*(engine.run(sql, batch_events=events, session_keys=keys)
+                   for sql in (q.FACT_SESSIONS, q.FACT_SESSION_IMAGES,
+                               q.FACT_SESSION_ANNOTATIONS, q.FACT_REVIEW_DAYS)))
 
 
 # --- §5 reported fields --------------------------------------------------------------

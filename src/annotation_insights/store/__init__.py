@@ -28,6 +28,9 @@ def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
         except BaseException:
             db.close()
             raise
+        from annotation_insights.events.backlog import attach
+
+        attach(db)
     return db
 
 

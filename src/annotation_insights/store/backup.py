@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from annotation_insights.errors import BadRequest, Conflict
+from annotation_insights.events.batch import batch_of_events
 from annotation_insights.events.ingest import ingest
 from annotation_insights.events.schema import EVENT_TYPES, Event
 from annotation_insights.store import queries as q
@@ -45,7 +46,7 @@ MANIFEST = "manifest.json"
 PAGE_ROWS = 20_000
 # Derived from `events` by ingest, or bookkeeping: rebuilt, never copied.
 DERIVED_TABLES = frozenset(("sessions", "session_images", "session_annotations", "review_days",
-                            "schema_version"))
+                            "rollup_backlog", "schema_version"))
 
 Progress = Callable[[str, int], None]
 _TEXT, _BIG, _BOOL, _TIME = pa.string(), pa.int64(), pa.bool_(), pa.timestamp("us")
@@ -86,11 +87,10 @@ TABLES = (
     Table("import_checkpoints", (("workspace_id", _BIG), ("source", _TEXT), ("rows_done", _BIG),
                                  ("updated_at", _TIME)), ("workspace_id", "source")),
     Table("events", (
-        ("workspace_id", _BIG), ("key_hi", _BIG), ("key_lo", _BIG), ("event_id", _TEXT),
-        ("type", _TEXT), ("time_us", _BIG), ("project", _TEXT), ("image", _TEXT),
+        ("workspace_id", _BIG), ("event_id", _TEXT), ("type", _TEXT), ("time_us", _BIG), ("project", _TEXT), ("image", _TEXT),
         ("labeler", _TEXT), ("annotation", _TEXT), ("session", _TEXT),
         ("model_assisted", _BOOL), ("reviewer", _TEXT), ("class", _TEXT)),
-          ("workspace_id", "key_hi", "key_lo")),
+          ("workspace_id", "event_id")),
 )
 BY_NAME = {t.name: t for t in TABLES}
 
@@ -217,7 +217,7 @@ def restore(db: Database, directory: str | os.PathLike, *, progress: Progress | 
     for batch in _read_rows(source / tables["events"]["file"], "events"):
         for workspace_id, rows in groupby(batch, key=lambda r: r["workspace_id"]):
             events = [_event(r) for r in rows]
-            ingest(db, workspaces[workspace_id], events)
+            ingest(db, workspaces[workspace_id], batch_of_events(events))
             done += len(events)
         if progress:
             progress("events", done)
@@ -230,10 +230,13 @@ def restore(db: Database, directory: str | os.PathLike, *, progress: Progress | 
 
 
 def _read_rows(path: Path, table: str) -> Iterator[list[dict]]:
+    """Rows of the columns this version stores; others are ignored (backups of schema
+    version 2 and older also carry each event id's hash, which is no longer stored)."""
     parquet = pq.ParquetFile(path)
-    if not parquet.schema_arrow.equals(BY_NAME[table].schema):
+    expected, found = BY_NAME[table].schema, parquet.schema_arrow
+    if any(found.get_field_index(f.name) < 0 or found.field(f.name).type != f.type for f in expected):
         raise BadRequest(f"The backup file {path} does not have the columns of {table}.")
-    for batch in parquet.iter_batches(batch_size=PAGE_ROWS):
+    for batch in parquet.iter_batches(batch_size=PAGE_ROWS, columns=expected.names):
         yield batch.to_pylist()
 
 

@@ -10,12 +10,21 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
 
 from annotation_insights.store.dialect import Dialect
 from annotation_insights.store.migrations import LATEST_VERSION, MIGRATIONS
 
+if TYPE_CHECKING:
+    from annotation_insights.events.batch import EventBatch
+
 Params = dict[str, Any]
+Columns = Sequence[tuple[str, str]]  # (name, SQL type) of a staged relation
+ARROW_TYPES = {"TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
+               "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "UUID": pa.string()}
 SCHEMA_LOCK = 0  # workspace ids start at 1, so lock 0 is free to guard migrations
 
 
@@ -39,13 +48,20 @@ class Transaction(abc.ABC):
         """Run one statement; return its rows (empty for statements without any)."""
 
     @abc.abstractmethod
-    def stage(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
-        """Make `rows` joinable as relation `name` until the transaction ends."""
+    def stage_table(self, name: str, columns: Columns, table: pa.Table) -> None:
+        """Make the Arrow table's `columns` joinable as relation `name` until the
+        transaction ends."""
+
+    def stage(self, name: str, columns: Columns, rows: Sequence[tuple]) -> None:
+        """`stage_table` for rows of Python values."""
+        values = list(zip(*rows)) if rows else [[] for _ in columns]
+        self.stage_table(name, columns, pa.table(
+            {col: pa.array(column, type=ARROW_TYPES[kind]) for (col, kind), column in zip(columns, values)}))
 
     @abc.abstractmethod
-    def insert_new_events(self, workspace_id: int, rows: list[tuple]) -> set[tuple[int, int]]:
-        """Store the rows (laid out as `queries.STAGE_EVENTS`) whose (key_hi, key_lo) is not
-        stored yet; return those keys. Events must only ever be written through here."""
+    def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
+        """Store the batch's events whose id is not stored yet; return which rows those
+        were (a boolean mask). Events must only ever be written through here."""
 
     @abc.abstractmethod
     def lock_workspace(self, workspace_id: int) -> None:
@@ -70,6 +86,10 @@ class Database(Reader):
     dialect: Dialect
     description: str
     known_names: set
+    # A store whose single writer batches rollup maintenance (events/backlog.py) defers
+    # it; its backlog is attached by `open_database` and applied before every snapshot.
+    defers_rollups = False
+    rollup_backlog: Any = None
 
     @abc.abstractmethod
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:

@@ -7,20 +7,22 @@ while reads use per-thread cursors, which DuckDB's MVCC lets run beside a write.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from annotation_insights.errors import StoreUnavailable
-from annotation_insights.store.database import Database, Params, Reader, Transaction
+from annotation_insights.store.database import Columns, Database, Params, Reader, Transaction
 from annotation_insights.store import queries
 from annotation_insights.store.dialect import DUCKDB
-from annotation_insights.store.event_keys import EventKeys
+from annotation_insights.store.event_keys import EventKeys, KeyRuns
 
-_ARROW_TYPES = {"TEXT": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
-                "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "UUID": pa.string()}
+if TYPE_CHECKING:
+    from annotation_insights.events.batch import EventBatch
 
 
 class DuckDBTransaction(Transaction):
@@ -30,31 +32,25 @@ class DuckDBTransaction(Transaction):
         self._cursor = cursor
         self._staged: list[str] = []
         self._event_keys = event_keys
-        self.new_event_keys: dict[int, list[tuple[int, int]]] = {}
+        self.new_event_keys: dict[int, KeyRuns] = {}
 
     def execute(self, sql: str, params: Params | None = None) -> list[tuple]:
         self._cursor.execute(DUCKDB.bind(sql), params or {})
         return self._cursor.fetchall() if self._cursor.description else []
 
-    def stage(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
-        arrays = list(zip(*rows)) if rows else [[] for _ in columns]
-        table = pa.table({col: pa.array(values, type=_ARROW_TYPES[kind])
-                          for (col, kind), values in zip(columns, arrays)})
-        self._cursor.register(name, table)
-        self._staged.append(name)
+    def stage_table(self, name: str, columns: Columns, table: pa.Table) -> None:
+        self._cursor.register(name, table.select([col for col, _ in columns]))
+        if name not in self._staged:
+            self._staged.append(name)
 
-    def insert_new_events(self, workspace_id: int, rows: list[tuple]) -> set[tuple[int, int]]:
-        stored = self._event_keys.of(workspace_id)
-        pending = self.new_event_keys.setdefault(workspace_id, [])
-        known = stored.contains([row[:2] for row in rows]) if rows else []
-        pending_set = set(pending)
-        new_rows = [row for row, seen in zip(rows, known) if not seen and row[:2] not in pending_set]
-        if new_rows:
-            self.stage("stage_events", queries.STAGE_EVENTS, new_rows)
+    def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
+        pending = self.new_event_keys.setdefault(workspace_id, KeyRuns())
+        new = ~(self._event_keys.of(workspace_id).contains(batch.keys) | pending.contains(batch.keys))
+        if new.any():
+            self.stage_table("stage_events", queries.STAGE_EVENTS, batch.table.filter(pa.array(new)))
             self.execute(queries.INSERT_EVENTS, {"workspace_id": workspace_id})
-        new_keys = [row[:2] for row in new_rows]
-        pending.extend(new_keys)
-        return set(new_keys)
+            pending.add(batch.keys[new])
+        return new
 
     def lock_workspace(self, workspace_id: int) -> None:
         """The database's single writer lock already serialises every write."""
@@ -75,13 +71,14 @@ class _CursorReader(Reader):
 
 class DuckDBDatabase(Database):
     dialect = DUCKDB
+    defers_rollups = True
 
     def __init__(self, path: str, *, read_only: bool = False, memory_limit: str = "1GB") -> None:
         self.description = path
         try:
             # DuckDB would otherwise take up to 80% of the machine's memory for its caches.
             self._conn = duckdb.connect(path, read_only=read_only,
-                                        config={"memory_limit": memory_limit})
+                                        config={"memory_limit": memory_limit, "checkpoint_threshold": "256MB"})
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreUnavailable(
@@ -104,7 +101,7 @@ class DuckDBDatabase(Database):
                                     {"workspace_id": workspace_id}).fetchnumpy()
         finally:
             cursor.close()
-        return arrays["key_hi"], arrays["key_lo"]
+        return arrays["key_hi"].view(np.int64), arrays["key_lo"].view(np.int64)
 
     def _reader(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, "cursor", None)
@@ -120,6 +117,8 @@ class DuckDBDatabase(Database):
 
     @contextmanager
     def snapshot(self) -> Iterator[Reader]:
+        if self.rollup_backlog is not None:
+            self.rollup_backlog.catch_up()
         cursor = self._reader()
         cursor.execute("BEGIN TRANSACTION")
         try:
@@ -141,14 +140,15 @@ class DuckDBDatabase(Database):
             else:
                 cursor.execute("COMMIT")
                 for workspace_id, keys in tx.new_event_keys.items():
-                    if keys:
-                        self._event_keys.of(workspace_id).add(keys)
+                    self._event_keys.of(workspace_id).add_runs(keys)
                 tx.committed()
             finally:
                 tx.release()
                 cursor.close()
 
     def close(self) -> None:
+        if self.rollup_backlog is not None:
+            self.rollup_backlog.catch_up()
         with self._cursors_lock:
             for cursor in self._cursors:
                 cursor.close()

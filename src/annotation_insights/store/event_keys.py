@@ -5,8 +5,9 @@ every stored event key and decide which events of a batch are new without an ind
 Updating an ART index of random 128-bit keys cost more than everything else ingest does;
 sorted NumPy arrays cost 16 bytes a key and a binary search per lookup.
 
-Keys live in a large sorted run plus a small sorted run of recent keys (merged when it
-grows), so adding a batch never re-sorts the whole history.
+Keys live in a large sorted run plus a small sorted run of recent keys; a batch is
+merged into the small run, and the small run into the large one when it has grown to a
+sixteenth of it, so adding a batch never re-sorts the history.
 """
 
 from __future__ import annotations
@@ -15,43 +16,76 @@ from collections.abc import Callable
 
 import numpy as np
 
-_KEY = np.dtype([("hi", "<i8"), ("lo", "<i8")])
+KEY = np.dtype([("hi", "<i8"), ("lo", "<i8")])
 MERGE_AT = 262_144
 
 
-def _sorted(keys: np.ndarray) -> np.ndarray:
-    return keys[np.lexsort((keys["lo"], keys["hi"]))]
+class _Run:
+    """Keys sorted by their high half, the halves in two contiguous arrays (binary search
+    on `hi`; keys sharing a high half are told apart by a scan of their `lo`)."""
 
-
-def _contains(run: np.ndarray, probe: np.ndarray) -> np.ndarray:
-    if len(run) == 0 or len(probe) == 0:
-        return np.zeros(len(probe), dtype=bool)
-    left = np.searchsorted(run["hi"], probe["hi"], side="left")
-    right = np.searchsorted(run["hi"], probe["hi"], side="right")
-    found = np.zeros(len(probe), dtype=bool)
-    single = right - left == 1
-    found[single] = run["lo"][left[single]] == probe["lo"][single]
-    for i in np.flatnonzero(right - left > 1):  # equal high halves: astronomically rare
-        found[i] = bool(np.any(run["lo"][left[i]:right[i]] == probe["lo"][i]))
-    return found
-
-
-class WorkspaceKeys:
     def __init__(self, hi: np.ndarray, lo: np.ndarray) -> None:
-        keys = np.empty(len(hi), dtype=_KEY)
-        keys["hi"], keys["lo"] = hi, lo
-        self._main = _sorted(keys)
-        self._recent = np.empty(0, dtype=_KEY)
+        self.hi, self.lo = hi, lo
 
-    def contains(self, keys: list[tuple[int, int]]) -> np.ndarray:
-        probe = np.array(keys, dtype=_KEY)
-        return _contains(self._main, probe) | _contains(self._recent, probe)
+    @classmethod
+    def of(cls, keys: np.ndarray) -> "_Run":
+        order = np.argsort(keys["hi"], kind="stable")
+        return cls(np.ascontiguousarray(keys["hi"][order]), np.ascontiguousarray(keys["lo"][order]))
 
-    def add(self, keys: list[tuple[int, int]]) -> None:
-        self._recent = _sorted(np.concatenate([self._recent, np.array(keys, dtype=_KEY)]))
-        if len(self._recent) >= MERGE_AT:
-            self._main = _sorted(np.concatenate([self._main, self._recent]))
-            self._recent = np.empty(0, dtype=_KEY)
+    def merged(self, other: "_Run") -> "_Run":
+        """Both runs as one, in time linear in their sizes (no re-sort of this one)."""
+        at = np.searchsorted(self.hi, other.hi)
+        return _Run(np.insert(self.hi, at, other.hi), np.insert(self.lo, at, other.lo))
+
+    def __len__(self) -> int:
+        return len(self.hi)
+
+    def as_keys(self) -> np.ndarray:
+        keys = np.empty(len(self.hi), dtype=KEY)
+        keys["hi"], keys["lo"] = self.hi, self.lo
+        return keys
+
+    def contains(self, probe: np.ndarray) -> np.ndarray:
+        n = len(self.hi)
+        if n == 0 or len(probe) == 0:
+            return np.zeros(len(probe), dtype=bool)
+        # Searching in ascending order keeps the binary searches in cache.
+        order = np.argsort(probe["hi"])
+        hi, lo = probe["hi"][order], probe["lo"][order]
+        at = np.minimum(np.searchsorted(self.hi, hi), n - 1)
+        same_hi = self.hi[at] == hi
+        found = same_hi & (self.lo[at] == lo)
+        after = np.minimum(at + 1, n - 1)
+        for i in np.flatnonzero(same_hi & ~found & (after > at) & (self.hi[after] == hi)):
+            stop = np.searchsorted(self.hi, hi[i], side="right")  # equal high halves: rare
+            found[i] = bool(np.any(self.lo[at[i]:stop] == lo[i]))
+        result = np.empty(len(probe), dtype=bool)
+        result[order] = found
+        return result
+
+
+_EMPTY = np.empty(0, dtype=KEY)
+
+
+class KeyRuns:
+    """A set of event keys (`KEY` records) as a large and a small sorted run."""
+
+    def __init__(self, keys: np.ndarray = _EMPTY, *, merge_at: int = MERGE_AT) -> None:
+        self._merge_at = merge_at
+        self._main = _Run.of(keys)
+        self._recent = _Run.of(_EMPTY)
+
+    def contains(self, probe: np.ndarray) -> np.ndarray:
+        return self._main.contains(probe) | self._recent.contains(probe)
+
+    def add(self, keys: np.ndarray) -> None:
+        self._recent = self._recent.merged(_Run.of(keys))
+        if len(self._recent) >= max(self._merge_at, len(self._main) // 16):
+            self._main = self._main.merged(self._recent)
+            self._recent = _Run.of(_EMPTY)
+
+    def add_runs(self, other: "KeyRuns") -> None:
+        self.add(np.concatenate([other._main.as_keys(), other._recent.as_keys()]))
 
 
 class EventKeys:
@@ -59,10 +93,13 @@ class EventKeys:
 
     def __init__(self, load: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> None:
         self._load = load
-        self._workspaces: dict[int, WorkspaceKeys] = {}
+        self._workspaces: dict[int, KeyRuns] = {}
 
-    def of(self, workspace_id: int) -> WorkspaceKeys:
+    def of(self, workspace_id: int) -> KeyRuns:
         keys = self._workspaces.get(workspace_id)
         if keys is None:
-            keys = self._workspaces[workspace_id] = WorkspaceKeys(*self._load(workspace_id))
+            hi, lo = self._load(workspace_id)
+            stored = np.empty(len(hi), dtype=KEY)
+            stored["hi"], stored["lo"] = hi, lo
+            keys = self._workspaces[workspace_id] = KeyRuns(stored)
         return keys

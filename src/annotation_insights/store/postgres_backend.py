@@ -7,17 +7,24 @@ workspaces ingest in parallel. Reads use pooled connections with a statement tim
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
+import numpy as np
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
 from annotation_insights.errors import StoreUnavailable
-from annotation_insights.store.database import Database, Params, Reader, Transaction
+from annotation_insights.store.database import Columns, Database, Params, Reader, Transaction
 from annotation_insights.store import queries
 from annotation_insights.store.dialect import POSTGRESQL
+
+if TYPE_CHECKING:
+    from annotation_insights.events.batch import EventBatch
 
 _ADVISORY_NAMESPACE = 0x41490000  # "AI": keeps our advisory locks apart from other apps'
 
@@ -32,21 +39,23 @@ class PostgresTransaction(Transaction):
             cur.execute(POSTGRESQL.bind(sql), params or {})
             return cur.fetchall() if cur.description else []
 
-    def stage(self, name: str, columns: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
+    def stage_table(self, name: str, columns: Columns, table: pa.Table) -> None:
         columns_sql = pgsql.SQL(", ").join(
             pgsql.SQL("{} {}").format(pgsql.Identifier(col), pgsql.SQL(kind)) for col, kind in columns)
         with self._conn.cursor() as cur:
             cur.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(pgsql.Identifier(name)))
             cur.execute(pgsql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
                 pgsql.Identifier(name), columns_sql))
+            values = [table.column(col).to_pylist() for col, _ in columns]
             with cur.copy(pgsql.SQL("COPY {} FROM STDIN").format(pgsql.Identifier(name))) as copy:
-                for row in rows:
+                for row in zip(*values):
                     copy.write_row(row)
 
-    def insert_new_events(self, workspace_id: int, rows: list[tuple]) -> set[tuple[int, int]]:
-        self.stage("stage_events", queries.STAGE_EVENTS, rows)
-        return {tuple(row) for row in self.execute(queries.INSERT_NEW_EVENTS,
-                                                   {"workspace_id": workspace_id})}
+    def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
+        self.stage_table("stage_events", queries.STAGE_EVENTS, batch.table)
+        stored = [row[0] for row in self.execute(queries.INSERT_NEW_EVENTS, {"workspace_id": workspace_id})]
+        new = pc.is_in(batch.table.column("event_id"), value_set=pa.array(stored, type=pa.string()))
+        return new.to_numpy(zero_copy_only=False)
 
     def lock_workspace(self, workspace_id: int) -> None:
         self.execute("SELECT pg_advisory_xact_lock(:ns, :ws)",

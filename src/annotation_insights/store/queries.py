@@ -71,19 +71,111 @@ INSERT INTO labelers (workspace_id, id, display_name, email, is_system)
 SELECT DISTINCT :workspace_id, labeler, labeler, CAST(NULL AS TEXT), FALSE FROM stage_names
 ON CONFLICT (workspace_id, id) DO NOTHING"""
 
+# --- ingest: the batch engine (events/engine.py, an in-process DuckDB) ---------------
+# These statements run on one batch's Arrow columns, never on the store, whatever the
+# backend. They mirror `events/schema.py` and are only allowed to be stricter than it:
+# a batch with any row they do not accept is validated again, event by event, by the
+# Python validator, which then decides and words the errors.
+
+ENGINE_MACROS = (
+    "CREATE MACRO no_control(x) AS NOT regexp_matches(x, '[\\x00-\\x1f\\x7f-\\x9f]')",
+    "CREATE MACRO sized(x, n) AS length(x) BETWEEN 1 AND n",
+    # RFC 3339 with an offset. DuckDB's own parser reads every such text the way Python
+    # does (fractions beyond microseconds are cut) but also accepts hour 24 and offsets
+    # past 23:59, which the pattern excludes first; lower-case `t`/`z` it cannot read.
+    r"""CREATE MACRO rfc3339_us(t) AS CASE
+        WHEN regexp_full_match(t, '\d{4}-\d{2}-\d{2}[Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)')
+         AND NOT starts_with(t, '0000') THEN epoch_us(try_cast(t AS TIMESTAMPTZ)) END""",
+)
+
+# Input `raw_events`: the SPEC §3 fields as text (`modelAssisted` boolean), and `time_us`
+# where the source already holds a timestamp. Output, row for row: `ok`, the instant, and
+# the event id's 128-bit identity as two unsigned halves (the other columns are taken
+# from the input as they are).
+VALIDATE_EVENTS = """
+SELECT coalesce(sized(id, 128) AND type IN ('annotation.created', 'annotation.updated',
+           'annotation.deleted', 'image.marked_null', 'image.model_assisted', 'image.approved',
+           'image.rejected')
+       AND time_us BETWEEN :earliest_us AND :latest_us
+       AND regexp_full_match(project, '[a-z0-9][a-z0-9._-]{0,99}')
+       AND sized(image, 256) AND sized(labeler, 256)
+       AND CASE WHEN annotation IS NULL THEN NOT starts_with(type, 'annotation.')
+                ELSE sized(annotation, 256) END
+       AND (session IS NULL OR sized(session, 256))
+       AND (reviewer IS NULL OR sized(reviewer, 256))
+       AND ("class" IS NULL OR sized("class", 256))
+       AND no_control(concat_ws('', id, image, labeler, annotation, session, reviewer, "class")),
+       FALSE) AS ok,
+       time_us,
+       CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
+       CAST(id_hash & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS key_lo
+FROM (SELECT * REPLACE (coalesce(time_us, rfc3339_us("time")) AS time_us),
+             md5_number(id) AS id_hash
+      FROM raw_events)"""
+
+# Events already validated by Python need only their identity.
+EVENT_ID_KEYS = """
+SELECT CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
+       CAST(id_hash & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS key_lo
+FROM (SELECT md5_number(event_id) AS id_hash FROM batch_events)"""
+
+# SPEC §4: the parts of a session's key (metrics/definitions.py hashes them). Input
+# `batch_events`: a batch's columns plus each event's `local_date`.
+_LABELING = "type NOT IN ('image.approved', 'image.rejected')"
+
+SESSION_PARTS = f"""
+SELECT DISTINCT project, labeler, session, CASE WHEN session IS NULL THEN local_date END AS day
+FROM batch_events WHERE {_LABELING}"""
+
+_KEYED_EVENTS = f"""(SELECT k.session_key, k.session IS NOT NULL AS explicit, e.*
+   FROM batch_events e JOIN session_keys k
+     ON k.project = e.project AND k.labeler = e.labeler
+    AND k.session IS NOT DISTINCT FROM e.session
+    AND k.day IS NOT DISTINCT FROM (CASE WHEN e.session IS NULL THEN e.local_date END)
+   WHERE e.{_LABELING})"""
+
+# SPEC §5's per-session counts start from these facts of each (session, image) and
+# (session, annotation); the store keeps them and recounts the sessions they touch.
+FACT_SESSIONS = f"""
+SELECT session_key, project, labeler, explicit, min(time_us) AS first_time_us,
+       arg_min(local_date, time_us) AS session_date,
+       count(*) FILTER (WHERE type = 'annotation.created') AS boxes_added,
+       count(*) FILTER (WHERE type = 'annotation.deleted') AS boxes_removed,
+       count(*) FILTER (WHERE type = 'annotation.updated') AS boxes_updated
+FROM {_KEYED_EVENTS} GROUP BY session_key, project, labeler, explicit"""
+
+FACT_SESSION_IMAGES = f"""
+SELECT session_key, image, project, labeler,
+       bool_or(starts_with(type, 'annotation.') OR type = 'image.marked_null') AS labeled,
+       bool_or(type = 'image.marked_null') AS marked_null,
+       bool_or(type = 'image.model_assisted'
+               OR (type = 'annotation.created' AND coalesce(model_assisted, FALSE))) AS model_assisted
+FROM {_KEYED_EVENTS} GROUP BY session_key, image, project, labeler"""
+
+FACT_SESSION_ANNOTATIONS = f"""
+SELECT session_key, annotation, bool_or(type = 'annotation.created') AS created,
+       bool_or(type = 'annotation.deleted') AS deleted
+FROM {_KEYED_EVENTS} WHERE starts_with(type, 'annotation.') GROUP BY session_key, annotation"""
+
+FACT_REVIEW_DAYS = """
+SELECT project, labeler, local_date AS review_date,
+       count(*) FILTER (WHERE type = 'image.approved') AS approved,
+       count(*) FILTER (WHERE type = 'image.rejected') AS rejected
+FROM batch_events WHERE type IN ('image.approved', 'image.rejected')
+GROUP BY project, labeler, local_date"""
+
 # --- ingest --------------------------------------------------------------------------
 
 STAGE_EVENTS = (
-    ("key_hi", "BIGINT"), ("key_lo", "BIGINT"), ("event_id", "TEXT"), ("type", "TEXT"),
-    ("time_us", "BIGINT"), ("project", "TEXT"), ("image", "TEXT"), ("labeler", "TEXT"),
-    ("annotation", "TEXT"), ("session", "TEXT"), ("model_assisted", "BOOLEAN"),
-    ("reviewer", "TEXT"), ("class", "TEXT"))
+    ("event_id", "TEXT"), ("type", "TEXT"), ("time_us", "BIGINT"), ("project", "TEXT"),
+    ("image", "TEXT"), ("labeler", "TEXT"), ("annotation", "TEXT"), ("session", "TEXT"),
+    ("model_assisted", "BOOLEAN"), ("reviewer", "TEXT"), ("class", "TEXT"))
 
 _INSERT_STAGED_EVENTS = """
-INSERT INTO events (workspace_id, key_hi, key_lo, event_id, type, time_us, project, image, labeler,
-                    annotation, session, model_assisted, reviewer, class)
-SELECT :workspace_id, key_hi, key_lo, event_id, type, time_us, project, image, labeler,
-       annotation, session, model_assisted, reviewer, class
+INSERT INTO events (workspace_id, event_id, type, time_us, project, image, labeler, annotation,
+                    session, model_assisted, reviewer, class)
+SELECT :workspace_id, event_id, type, time_us, project, image, labeler, annotation, session,
+       model_assisted, reviewer, class
 FROM stage_events"""
 
 # Staged events are all new (the writer checked its key set first).
@@ -91,10 +183,29 @@ INSERT_EVENTS = _INSERT_STAGED_EVENTS
 
 # Concurrent writers: the unique index decides which events are new.
 INSERT_NEW_EVENTS = _INSERT_STAGED_EVENTS + """
-ON CONFLICT (workspace_id, key_hi, key_lo) DO NOTHING
-RETURNING key_hi, key_lo"""
+ON CONFLICT (workspace_id, event_id) DO NOTHING
+RETURNING event_id"""
 
-SELECT_EVENT_KEYS = "SELECT key_hi, key_lo FROM events WHERE workspace_id = :workspace_id"
+# DuckDB's writer loads the identities of a workspace's stored events into memory once.
+SELECT_EVENT_KEYS = """
+SELECT CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
+       CAST(id_hash & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS key_lo
+FROM (SELECT md5_number(event_id) AS id_hash FROM events WHERE workspace_id = :workspace_id)"""
+
+# DuckDB's rollup backlog (events/backlog.py): the ids of the new events of acknowledged
+# batches whose rollups are not applied yet. The process that wrote them holds the events
+# in memory; a later process reads them back from `events` once, at start.
+INSERT_BACKLOG = """
+INSERT INTO rollup_backlog (batch_no, workspace_id, event_id)
+SELECT :batch_no, :workspace_id, event_id FROM stage_events"""
+
+SELECT_BACKLOG = """
+SELECT b.batch_no, b.workspace_id, e.event_id, e.type, e.time_us, e.project, e.image, e.labeler,
+       e.annotation, e.session, e.model_assisted, e.reviewer, e.class
+FROM rollup_backlog b JOIN events e ON e.workspace_id = b.workspace_id AND e.event_id = b.event_id
+ORDER BY b.batch_no"""
+
+DELETE_BACKLOG = "DELETE FROM rollup_backlog WHERE batch_no <= :upto"
 
 STAGE_SESSIONS = (
     ("session_key", "UUID"), ("project", "TEXT"), ("labeler", "TEXT"), ("explicit", "BOOLEAN"),
@@ -124,10 +235,12 @@ SELECT CAST(session_key AS TEXT), session_date FROM sessions
 WHERE workspace_id = :workspace_id AND explicit
   AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions WHERE explicit)"""
 
+# The dates of the sessions a batch touched, as stored after the sessions were merged.
+STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"))
+
 STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
-    ("session_date", "DATE"), ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"),
-    ("model_assisted", "BOOLEAN"))
+    ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"), ("model_assisted", "BOOLEAN"))
 
 # The fact tables are merged with an UPDATE of the rows that exist and an INSERT of the
 # rest, both joined only within the touched sessions' dates: with the workspace's writer
@@ -136,6 +249,9 @@ STAGE_SESSION_IMAGES = (
 _TOUCHED = """{alias}.workspace_id = :workspace_id
   AND {alias}.session_date BETWEEN :first_date AND :last_date
   AND {alias}.session_key = CAST(s.session_key AS UUID) AND {alias}.{item} = s.{item}"""
+
+_DATED = """(SELECT f.*, d.session_date FROM {facts} f
+       JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = CAST(f.session_key AS UUID))"""
 
 MERGE_SESSION_IMAGES = (f"""
 UPDATE session_images AS si SET labeled = si.labeled OR s.labeled,
@@ -149,12 +265,11 @@ INSERT INTO session_images (workspace_id, session_key, image, project, labeler, 
     labeled, marked_null, model_assisted)
 SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
        s.labeled, s.marked_null, s.model_assisted
-FROM stage_session_images s
+FROM {_DATED.format(facts="stage_session_images")} s
 WHERE NOT EXISTS (SELECT 1 FROM session_images si WHERE {_TOUCHED.format(alias="si", item="image")})""")
 
 STAGE_SESSION_ANNOTATIONS = (
-    ("session_key", "UUID"), ("annotation", "TEXT"), ("session_date", "DATE"),
-    ("created", "BOOLEAN"), ("deleted", "BOOLEAN"))
+    ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"))
 
 MERGE_SESSION_ANNOTATIONS = (f"""
 UPDATE session_annotations AS sa SET created = sa.created OR s.created,
@@ -164,7 +279,7 @@ WHERE {_TOUCHED.format(alias="sa", item="annotation")}
   AND ((s.created AND NOT sa.created) OR (s.deleted AND NOT sa.deleted))""", f"""
 INSERT INTO session_annotations (workspace_id, session_key, annotation, session_date, created, deleted)
 SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, s.created, s.deleted
-FROM stage_session_annotations s
+FROM {_DATED.format(facts="stage_session_annotations")} s
 WHERE NOT EXISTS (SELECT 1 FROM session_annotations sa
                   WHERE {_TOUCHED.format(alias="sa", item="annotation")})""")
 

@@ -9,7 +9,15 @@ from annotation_insights.tenancy.workspaces import Workspace
 from annotation_insights.events.schema import has_control_characters
 
 
+def _plain(what: str, value: str | None) -> None:
+    """Names are shown in tables and CSV files, and PostgreSQL cannot store a NUL."""
+    if value is not None and has_control_characters(value):
+        raise BadRequest(f"A {what} must not contain control characters.")
+
+
 def put_project(db: Database, workspace: Workspace, slug: str, name: str, type_: str) -> dict:
+    _plain("project name", name)
+    _plain("project type", type_)
     with db.transaction() as tx:
         tx.execute(q.UPSERT_PROJECT, {"workspace_id": workspace.id, "slug": slug,
                                       "name": name, "type": type_})
@@ -23,8 +31,9 @@ def list_projects(db: Database, workspace: Workspace) -> list[dict]:
 
 def put_labeler(db: Database, workspace: Workspace, labeler_id: str, display_name: str,
                 email: str | None, system: bool) -> dict:
-    if has_control_characters(labeler_id):
-        raise BadRequest("A labeler id must not contain control characters.")
+    _plain("labeler id", labeler_id)
+    _plain("labeler display name", display_name)
+    _plain("labeler email", email)
     with db.transaction() as tx:
         tx.execute(q.UPSERT_LABELER, {"workspace_id": workspace.id, "id": labeler_id,
                                       "display_name": display_name, "email": email,

@@ -12,7 +12,11 @@ from annotation_insights.api.body import read_limited_body
 from annotation_insights.api.deps import DatabaseDep, SettingsDep, WriteKey
 from annotation_insights.api.schemas import EventIn, IngestResponse
 from annotation_insights.errors import BadRequest
-from annotation_insights.events.ingest import ingest, validate_batch
+from annotation_insights.events.batch import ndjson_table
+from annotation_insights.events.ingest import IngestResult, ingest, validate_batch, validate_columns
+from annotation_insights.settings import Settings
+from annotation_insights.store.database import Database
+from annotation_insights.tenancy.workspaces import Workspace
 
 router = APIRouter(tags=["events"])
 
@@ -32,8 +36,12 @@ _BODY_DOC = {
 }
 
 
+def is_ndjson(content_type: str) -> bool:
+    return "ndjson" in content_type or "jsonlines" in content_type or "json-seq" in content_type
+
+
 def parse_events_body(body: bytes, content_type: str) -> list[Any]:
-    if "ndjson" in content_type or "jsonlines" in content_type or "json-seq" in content_type:
+    if is_ndjson(content_type):
         events = []
         for number, line in enumerate(body.splitlines(), start=1):
             if line.strip():
@@ -60,11 +68,22 @@ def parse_events_body(body: bytes, content_type: str) -> list[Any]:
 async def post_events(workspace: str, request: Request, key: WriteKey, db: DatabaseDep,
                       settings: SettingsDep) -> dict:
     body = await read_limited_body(request, settings.max_body_bytes)
-    raw = parse_events_body(body, request.headers.get("content-type", ""))
-    events = validate_batch(raw, max_events=settings.max_batch_events,
-                            future_tolerance_hours=settings.future_tolerance_hours)
-    result = await run_in_threadpool(ingest, db, key.workspace, events)
+    result = await run_in_threadpool(_ingest_body, body, request.headers.get("content-type", ""),
+                                     db, key.workspace, settings)
     return result.body()
+
+
+def _ingest_body(body: bytes, content_type: str, db: Database, workspace: Workspace,
+                 settings: Settings) -> IngestResult:
+    """Parse, validate and store one request's batch, on a worker thread: the batch engine
+    releases the GIL, so requests prepare their batches side by side."""
+    limits = {"max_events": settings.max_batch_events,
+              "future_tolerance_hours": settings.future_tolerance_hours}
+    table = ndjson_table(body) if is_ndjson(content_type) else None
+    batch = validate_columns(table, **limits) if table is not None else None
+    if batch is None:
+        batch = validate_batch(parse_events_body(body, content_type), **limits)
+    return ingest(db, workspace, batch)
 
 
 __all__ = ["router", "EventIn"]

@@ -1,0 +1,157 @@
+"""A batch of validated events, held as Arrow columns from the request to the store.
+
+Every source (a JSON body, an NDJSON or Parquet file, a connector) ends up here. The
+columns are checked by one SQL statement on the batch engine (`VALIDATE_EVENTS`); only a
+batch in which that statement rejects a row goes through the per-event Python validator
+(`events/schema.py`), which decides and words the errors. Each event id also gets its
+128-bit identity (MD5), by which the store tells new events from re-sent ones.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from annotation_insights.events import engine
+from annotation_insights.events.schema import EARLIEST_US, Event
+from annotation_insights.store import queries as q
+from annotation_insights.store.event_keys import KEY
+
+TEXT_FIELDS = ("id", "type", "time", "project", "image", "labeler", "annotation", "session",
+               "reviewer", "class")
+RAW_SCHEMA = pa.schema([*((name, pa.string()) for name in TEXT_FIELDS),
+                        ("modelAssisted", pa.bool_()), ("time_us", pa.int64())])
+
+# The raw column each batch column comes from (time_us: the instant the check computed).
+_RAW_SOURCES = ("id", "type", "time_us", "project", "image", "labeler", "annotation", "session",
+                "modelAssisted", "reviewer", "class")
+_JSON_OPTIONS = pa_json.ParseOptions(
+    explicit_schema=pa.schema([f for f in RAW_SCHEMA if f.name != "time_us"]),
+    unexpected_field_behavior="ignore")
+
+# The columns of a batch, in the order of `queries.STAGE_EVENTS`.
+EVENT_SCHEMA = pa.schema([
+    ("event_id", pa.string()), ("type", pa.string()), ("time_us", pa.int64()),
+    ("project", pa.string()), ("image", pa.string()), ("labeler", pa.string()),
+    ("annotation", pa.string()), ("session", pa.string()), ("model_assisted", pa.bool_()),
+    ("reviewer", pa.string()), ("class", pa.string())])
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """Valid events, each id once (the first of a repeated id wins), in arrival order.
+
+    `received` counts the events as sent, repeats included, so that the answer's
+    `duplicates` covers ids repeated within the batch as well as ids already stored.
+    """
+
+    table: pa.Table  # EVENT_SCHEMA
+    keys: np.ndarray  # KEY, one per row
+    received: int
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def select(self, mask: np.ndarray) -> "EventBatch":
+        if mask.all():
+            return self
+        return EventBatch(self.table.filter(pa.array(mask)), self.keys[mask], self.received)
+
+    @classmethod
+    def empty(cls) -> "EventBatch":
+        return cls(EVENT_SCHEMA.empty_table(), np.empty(0, dtype=KEY), 0)
+
+
+def raw_table(raw_events: Sequence[Any]) -> pa.Table | None:
+    """JSON-decoded events as `RAW_SCHEMA` columns; None if any value has the wrong JSON type
+    (the per-event validator then says which and where)."""
+    if not all(type(event) is dict for event in raw_events):
+        return None
+    columns = {}
+    try:
+        for name in TEXT_FIELDS:
+            values = [event.get(name) for event in raw_events]
+            if any(type(value) is bytes for value in values):
+                return None
+            columns[name] = pa.array(values, type=pa.string())
+        columns["modelAssisted"] = pa.array([event.get("modelAssisted") for event in raw_events],
+                                            type=pa.bool_())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return None
+    columns["time_us"] = pa.nulls(len(raw_events), pa.int64())
+    return pa.table(columns, schema=RAW_SCHEMA)
+
+
+def ndjson_table(data: bytes) -> pa.Table | None:
+    """The block's columns, if Arrow reads exactly what the line-by-line reader would:
+    one object a line, no blank lines (the row numbers must match), and none of the
+    non-JSON literals Arrow tolerates."""
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if data.count(b"\n{") + data.startswith(b"{") != lines or b"NaN" in data or b"Infinity" in data:
+        return None
+    try:
+        # Blocks of a quarter megabyte or more let both cores parse even a 1 MB body.
+        block_size = max(1 << 18, min(len(data) // 16, 1 << 24))
+        table = pa_json.read_json(io.BytesIO(data), parse_options=_JSON_OPTIONS,
+                                  read_options=pa_json.ReadOptions(block_size=block_size))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if table.num_rows != lines:
+        return None
+    return table.append_column("time_us", pa.nulls(table.num_rows, pa.int64())).cast(RAW_SCHEMA)
+
+
+def checked_batch(raw: pa.Table, *, latest_us: int) -> EventBatch | None:
+    """The batch, if every row passes `VALIDATE_EVENTS`; else None."""
+    checked = engine.run(q.VALIDATE_EVENTS, {"earliest_us": EARLIEST_US, "latest_us": latest_us},
+                         raw_events=raw)
+    if not _all_true(checked.column("ok")):
+        return None
+    table = pa.table([checked.column("time_us") if name == "time_us" else raw.column(source)
+                      for name, source in zip(EVENT_SCHEMA.names, _RAW_SOURCES)], schema=EVENT_SCHEMA)
+    return _first_occurrences(table, _keys(checked), received=raw.num_rows)
+
+
+def batch_of_events(events: Sequence[Event], *, received: int | None = None) -> EventBatch:
+    """A batch of events the Python validator (or a connector) produced."""
+    columns = list(zip(*((e.id, e.type, e.time_us, e.project, e.image, e.labeler, e.annotation,
+                          e.session, e.model_assisted, e.reviewer, e.class_) for e in events)))
+    if not columns:
+        return EventBatch.empty()
+    table = pa.table([pa.array(values, type=field.type) for values, field in zip(columns, EVENT_SCHEMA)],
+                     schema=EVENT_SCHEMA)
+    keys = engine.run(q.EVENT_ID_KEYS, batch_events=table)
+    return _first_occurrences(table, _keys(keys), received=len(events) if received is None else received)
+
+
+def _all_true(column: pa.ChunkedArray) -> bool:
+    return len(column) == 0 or bool(pc.all(column).as_py())
+
+
+def int64s(column: pa.ChunkedArray) -> np.ndarray:
+    """A null-free 64-bit integer column as NumPy int64 (no copy of a single chunk)."""
+    array = column.combine_chunks()
+    return np.frombuffer(array.buffers()[1], dtype=np.int64, count=len(array), offset=array.offset * 8)
+
+
+def _keys(table: pa.Table) -> np.ndarray:
+    keys = np.empty(table.num_rows, dtype=KEY)
+    keys["hi"] = int64s(table.column("key_hi"))
+    keys["lo"] = int64s(table.column("key_lo"))
+    return keys
+
+
+def _first_occurrences(table: pa.Table, keys: np.ndarray, *, received: int) -> EventBatch:
+    high = np.sort(keys["hi"])
+    if not (high[1:] == high[:-1]).any():  # the usual case, and far cheaper to tell
+        return EventBatch(table, keys, received)
+    _, first = np.unique(keys, return_index=True)
+    first.sort()
+    return EventBatch(table.take(pa.array(first)), keys[first], received)

@@ -1,0 +1,53 @@
+"""An in-process DuckDB that works on one batch of events at a time, for every backend.
+
+Validating events and deriving their session facts one Python object at a time cost
+~13 µs an event, more than everything the store does with them. The same work as SQL
+over Arrow columns costs well under 1 µs an event and runs outside the GIL, so requests
+can prepare their batches in parallel while another batch is being written. The
+engine holds no data between calls: each call registers its Arrow inputs, runs one
+statement and unregisters them.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from annotation_insights.store import queries
+from annotation_insights.store.dialect import DUCKDB
+
+_lock = threading.Lock()
+_local = threading.local()
+
+
+def _open() -> duckdb.DuckDBPyConnection:
+    database = duckdb.connect(":memory:", config={"memory_limit": "512MB"})
+    for statement in queries.ENGINE_MACROS:
+        database.execute(statement)
+    return database
+
+
+_database = _open()
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    cursor = getattr(_local, "cursor", None)
+    if cursor is None:
+        with _lock:  # creating cursors of one database is not thread-safe
+            cursor = _local.cursor = _database.cursor()
+    return cursor
+
+
+def run(sql: str, params: dict[str, Any] | None = None, **relations: pa.Table) -> pa.Table:
+    """Run one statement over the given Arrow tables (joinable by their keyword names)."""
+    cursor = _cursor()
+    for name, table in relations.items():
+        cursor.register(name, table)
+    try:
+        return cursor.sql(DUCKDB.bind(sql), params=params or None).to_arrow_table()
+    finally:
+        for name in relations:
+            cursor.unregister(name)

@@ -1,0 +1,122 @@
+"""The columnar check must never accept what the per-event validator rejects, and must
+store exactly what it would store; it may only be stricter (the batch then takes the
+per-event path). These tests compare the two on hostile single events."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from annotation_insights.errors import InvalidEvents
+from annotation_insights.events.batch import checked_batch, ndjson_table, raw_table
+from annotation_insights.events.ingest import latest_allowed_us, validate_batch
+from annotation_insights.events.schema import EVENT_TYPES, EventError, validate_event
+
+LATEST = latest_allowed_us()
+STORED = ("id", "type", "time_us", "project", "image", "labeler", "annotation", "session",
+          "model_assisted", "reviewer", "class_")
+
+texts = st.one_of(
+    st.sampled_from(["a", "img-1", "zoë 👩‍🔬", "x" * 128, "x" * 129, "ł" * 256, "ł" * 257, "",
+                     "a\x00b", "tab\there", "del\x7f", "c1\x9f", "nbsp\xa0ok", "e\u0301"]),
+    st.text(max_size=8))
+times = st.one_of(
+    st.sampled_from([
+        "2024-03-01T10:00:00Z", "2024-03-01t10:00:00z", "2024-03-01 10:00:00+01:00",
+        "2024-03-01T10:00:00.5Z", "2024-03-01T10:00:00.123456789Z", "2024-03-01T10:00:00.1234567+05:30",
+        "2024-02-29T23:59:59-23:59", "2023-02-29T10:00:00Z", "2024-03-01T24:00:00Z",
+        "2024-03-01T23:59:60Z", "2024-03-01T10:60:00Z", "2024-03-01T10:00:00+24:00",
+        "2024-03-01T10:00:00+23:60", "0000-03-01T10:00:00Z", "0001-01-01T23:00:00-01:00",
+        "0001-01-02T00:00:00Z", "0001-01-01T23:59:59.999999Z", "2024-03-01T10:00:00",
+        "2024-03-01T10:00Z", "2024-3-01T10:00:00Z", "２０２４-03-01T10:00:00Z", "9999-12-31T23:59:59Z",
+        "2024-03-01T10:00:00.Z", " 2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z "]),
+    st.builds(lambda d, h, f, o: f"2024-{d}T{h}{f}{o}",
+              st.sampled_from(["01-01", "12-31", "02-29", "04-31", "06-15"]),
+              st.sampled_from(["00:00:00", "23:59:59", "12:34:56"]),
+              st.sampled_from(["", ".0", ".000001", ".9999999"]),
+              st.sampled_from(["Z", "+00:00", "-00:00", "+13:45", "-09:30", "+23:59"])))
+events = st.fixed_dictionaries(
+    {"id": texts, "type": st.sampled_from([*EVENT_TYPES, "image.deleted"]), "time": times,
+     "project": st.sampled_from(["p", "p-1.a_b", "P", "-p", "p" * 100, "p" * 101, "p/q", "ü"]),
+     "image": texts, "labeler": texts},
+    optional={"annotation": texts, "session": texts, "reviewer": texts, "class": texts,
+              "modelAssisted": st.sampled_from([True, False, None])})
+
+
+def _python(raw: dict):
+    try:
+        event = validate_event(raw, latest_time_us=LATEST)
+    except EventError:
+        return None
+    return tuple(getattr(event, name) for name in STORED)
+
+
+def _columnar(raw: dict):
+    batch = checked_batch(raw_table([raw]), latest_us=LATEST)
+    if batch is None:
+        return None
+    return tuple(batch.table.to_pylist()[0].values())
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=events)
+def test_the_columnar_check_accepts_only_what_python_accepts_and_stores_the_same(raw):
+    columnar = _columnar(raw)
+    if columnar is not None:
+        assert columnar == _python(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    {"id": "e1", "type": "annotation.created", "time": "2024-03-01T10:00:00Z", "project": "p",
+     "image": "i", "labeler": "l", "annotation": "a", "modelAssisted": True, "class": "car"},
+    {"id": "e2", "type": "image.approved", "time": "2024-03-01T10:00:00.123+05:30", "project": "p",
+     "image": "i", "labeler": "l", "reviewer": "r"},
+    {"id": "e3", "type": "image.marked_null", "time": "2024-03-01 10:00:00-04:00", "project": "p",
+     "image": "i", "labeler": "zoë 👩‍🔬", "session": "s1", "ignored": {"nested": [1]}},
+])
+def test_typical_events_take_the_columnar_path(raw):
+    assert _columnar(raw) == _python(raw) is not None
+
+
+def test_a_batch_with_one_bad_event_reports_it_as_the_python_validator_words_it():
+    good = {"id": "e1", "type": "image.marked_null", "time": "2024-03-01T10:00:00Z",
+            "project": "p", "image": "i", "labeler": "l"}
+    with pytest.raises(InvalidEvents) as caught:
+        validate_batch([good, {**good, "id": "e2", "time": "2024-03-01T24:00:00Z"}, {**good, "id": 7}])
+    assert [(d["index"], d["field"]) for d in caught.value.details] == [(1, "time"), (2, "id")]
+
+
+def test_repeated_ids_in_a_batch_keep_the_first_and_count_as_received():
+    first = {"id": "e1", "type": "image.marked_null", "time": "2024-03-01T10:00:00Z",
+             "project": "p", "image": "first", "labeler": "l"}
+    batch = validate_batch([first, {**first, "image": "second"}, {**first, "id": "e2"}])
+    assert (len(batch), batch.received) == (2, 3)
+    assert batch.table.column("image").to_pylist() == ["first", "first"]
+
+
+ROWS = [{"id": f"e{i}", "type": "image.marked_null", "time": "2024-03-01T10:00:00Z",
+         "project": "p", "image": str(i), "labeler": "l"} for i in range(3)]
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("".join(json.dumps(r) + "\n" for r in ROWS), None),
+    ("".join(json.dumps(r) + "\r\n" for r in ROWS), None),
+    ("".join(json.dumps(r) + "\n" for r in ROWS).rstrip("\n"), None),
+    (json.dumps(ROWS[0]) + "\n\n" + json.dumps(ROWS[1]) + "\n", "blank line: row numbers would shift"),
+    (json.dumps(ROWS[0]) + " " + json.dumps(ROWS[1]) + "\n", "two objects on one line are invalid JSON"),
+    (json.dumps({**ROWS[0], "x": 1}).replace("1}", "NaN}") + "\n", "NaN is not JSON"),
+    (json.dumps({**ROWS[0], "id": 5}) + "\n", "a number where text belongs"),
+    ('[{"id": "e1"}]\n', "not an object"),
+    (json.dumps(ROWS[0]) + "\n{not json\n", "invalid JSON"),
+])
+def test_ndjson_is_read_as_columns_only_when_that_reads_what_line_by_line_parsing_reads(text, reason):
+    table = ndjson_table(text.encode())
+    if reason is not None:
+        assert table is None, reason
+        return
+    lines = [orjson.loads(line) for line in text.encode().split(b"\n") if line.strip()]
+    assert table.select(["id", "image"]).to_pylist() == [{"id": r["id"], "image": r["image"]} for r in lines]

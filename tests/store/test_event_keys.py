@@ -1,0 +1,32 @@
+"""DuckDB's in-memory set of stored event identities, against a plain Python set."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from annotation_insights.store.event_keys import KEY, KeyRuns
+
+# Few distinct high halves, so keys that share one (and must be told apart by the low
+# half) are common here although astronomically rare in practice.
+keys = st.lists(st.tuples(st.integers(-3, 3), st.integers(-2**63, 2**63 - 1)), max_size=40)
+
+
+def _array(pairs) -> np.ndarray:
+    out = np.empty(len(pairs), dtype=KEY)
+    if pairs:
+        out["hi"], out["lo"] = zip(*pairs)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(stored=keys, batches=st.lists(keys, max_size=5), probe=keys)
+def test_membership_matches_a_set_through_adds_and_merges(stored, batches, probe):
+    runs, expected = KeyRuns(_array(stored), merge_at=8), set(stored)
+    for batch in batches:
+        new = [k for k in dict.fromkeys(batch) if k not in expected]
+        runs.add(_array(new))
+        expected.update(new)
+        every = list(expected) + probe
+        assert runs.contains(_array(every)).tolist() == [k in expected for k in every]
