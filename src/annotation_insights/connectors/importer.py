@@ -23,7 +23,7 @@ import orjson
 
 from annotation_insights.connectors.files import Block, RowError
 from annotation_insights.events.batch import EventBatch, batch_of_events, checked_batch
-from annotation_insights.events.ingest import ingest_in, latest_allowed_us
+from annotation_insights.events.ingest import catch_up_if_due, ingest_in, latest_allowed_us
 from annotation_insights.events.schema import Event, EventError, validate_event
 from annotation_insights.metrics.definitions import Facts, session_facts
 from annotation_insights.store import queries as q
@@ -248,6 +248,7 @@ class _Run:
             tx.execute(q.UPSERT_IMPORT_CHECKPOINT, {
                 **self.params, "rows_done": self.last_row,
                 "now": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)})
+        catch_up_if_due(self.db)
         self.summary.events += events
         self.summary.accepted += result.accepted
         self.summary.duplicates += result.duplicates

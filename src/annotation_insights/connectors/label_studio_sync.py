@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from annotation_insights.connectors.label_studio import (
     Annotation, Delivery, Seen, delete_annotation, diff_annotation)
-from annotation_insights.events.ingest import ingest_in, validate_batch
+from annotation_insights.events.ingest import catch_up_if_due, ingest_in, validate_batch
 from annotation_insights.store import queries as q
 from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
@@ -106,6 +106,7 @@ def apply_delivery(db: Database, workspace: Workspace, delivery: Delivery, *,
         if versions:
             _store_seen(tx, workspace, versions)
     _named.update(named)  # only once committed
+    catch_up_if_due(db)
     return SyncResult(len(delivery.annotations) + len(delivery.deleted_ids),
                       result.accepted, result.duplicates)
 

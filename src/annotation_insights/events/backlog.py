@@ -77,14 +77,13 @@ class RollupBacklog:
                 self._write(group)
         if ticket.error is not None:
             raise ticket.error
-        if self.due():
-            self.catch_up()
+        self.catch_up_if_due()
         return ticket.result  # type: ignore[return-value]
 
     def _write(self, group: list[_Ticket]) -> None:
         try:
             with self._db.transaction() as tx:
-                results = [self._store(tx, t.workspace, t.batch) for t in group]
+                results = [self.store(tx, t.workspace, t.batch) for t in group]
         except Exception as exc:  # every batch of the group failed with it
             for ticket in group:
                 ticket.error = exc
@@ -92,7 +91,8 @@ class RollupBacklog:
         for ticket, result in zip(group, results):
             ticket.result = result
 
-    def _store(self, tx: Transaction, workspace: Workspace, batch: EventBatch) -> IngestResult:
+    def store(self, tx: Transaction, workspace: Workspace, batch: EventBatch) -> IngestResult:
+        """Store a batch's new events and backlog them, in the caller's transaction."""
         fresh, result = insert_new_events(tx, workspace, batch)
         if len(fresh):
             ensure_placeholders(tx, workspace.id, pairs(fresh.table))
@@ -105,6 +105,11 @@ class RollupBacklog:
 
     def due(self) -> bool:
         return self._events >= APPLY_AT
+
+    def catch_up_if_due(self) -> None:
+        """To be called outside any transaction (the store's writer lock is not re-entrant)."""
+        if self.due():
+            self.catch_up()
 
     def catch_up(self) -> None:
         """Apply the rollups of everything backlogged so far. The deltas are derived before

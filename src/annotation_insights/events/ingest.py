@@ -92,7 +92,10 @@ def ingest_in(tx: Transaction, workspace: Workspace, batch: EventBatch,
               facts: Facts | None = None) -> IngestResult:
     """`ingest` inside the caller's transaction, so connectors can commit their own state
     (what a tool last sent, how far an import got) atomically with the events. `facts`
-    are the batch's, if the caller derived them already."""
+    are the batch's, if the caller derived them already; without them, a store with a
+    rollup backlog backlogs the batch (call `catch_up_if_due` after the commit)."""
+    if tx.rollup_backlog is not None and facts is None:
+        return tx.rollup_backlog.store(tx, workspace, batch)
     fresh, result = insert_new_events(tx, workspace, batch)
     if len(fresh):
         if facts is None or len(fresh) < len(batch):
@@ -100,6 +103,12 @@ def ingest_in(tx: Transaction, workspace: Workspace, batch: EventBatch,
         ensure_placeholders(tx, workspace.id, facts.pairs())
         apply_facts(tx, workspace.id, facts)
     return result
+
+
+def catch_up_if_due(db: Database) -> None:
+    """After `ingest_in` committed: apply the store's rollup backlog if it is full."""
+    if db.rollup_backlog is not None:
+        db.rollup_backlog.catch_up_if_due()
 
 
 def insert_new_events(tx: Transaction, workspace: Workspace,

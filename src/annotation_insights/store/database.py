@@ -31,6 +31,8 @@ SCHEMA_LOCK = 0  # workspace ids start at 1, so lock 0 is free to guard migratio
 class Transaction(abc.ABC):
     """A unit of work that commits only when its `with` block exits cleanly."""
 
+    rollup_backlog: Any = None  # the store's, when it defers rollups (events/backlog.py)
+
     def __init__(self, known_names: set) -> None:
         self.known_names = known_names
         self._after_commit: list[Callable[[], None]] = []

@@ -131,6 +131,7 @@ class DuckDBDatabase(Database):
         with self._write_lock:
             cursor = self._conn.cursor()
             tx = DuckDBTransaction(cursor, self._event_keys, self.known_names)
+            tx.rollup_backlog = self.rollup_backlog
             cursor.execute("BEGIN TRANSACTION")
             try:
                 yield tx
