@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from annotation_insights.errors import StoreUnavailable
+from annotation_insights.events.ingest import ingest, validate_batch
+from annotation_insights.metrics.query import StatsQuery, run_stats
 from annotation_insights.store import open_database
 from annotation_insights.store.migrations import LATEST_VERSION
 from annotation_insights.tenancy.workspaces import create_workspace, get_workspace
+from support.reference_model import reference_stats
+from support.worked_example import worked_events
 
 
 def test_reopening_keeps_data_and_version(database_url):
@@ -25,3 +31,33 @@ def test_database_from_newer_release_is_refused(database_url):
             tx.execute("INSERT INTO schema_version VALUES (:v)", {"v": LATEST_VERSION + 1})
     with pytest.raises(StoreUnavailable, match=f"schema version {LATEST_VERSION + 1}, newer"):
         open_database(database_url)
+
+
+def _stats(db, workspace) -> dict:
+    query = StatsQuery.parse(start="2024-03-01", end="2024-03-03", availability=dt.date(2023, 8, 1))
+    return run_stats(db, workspace, query)
+
+
+def test_a_store_of_schema_2_is_upgraded_with_its_data_and_rollups(database_url):
+    first, later = worked_events(), worked_events(project="q", prefix="f")
+    with open_database(database_url) as db:
+        ingest(db, create_workspace(db, "acme"), validate_batch(first))
+        before = _stats(db, get_workspace(db, "acme"))
+        with db.transaction() as tx:  # undo what migrations 3 and 4 changed
+            tx.execute("DROP TABLE images")
+            tx.execute("ALTER TABLE session_images DROP COLUMN image_no")
+            tx.execute("ALTER TABLE events ADD COLUMN key_hi BIGINT")
+            tx.execute("ALTER TABLE events ADD COLUMN key_lo BIGINT")
+            if db.dialect.name == "duckdb":
+                tx.execute("DROP TABLE rollup_backlog")
+            else:
+                tx.execute("DROP INDEX events_identity")
+                tx.execute("CREATE UNIQUE INDEX events_identity ON events (workspace_id, key_hi, key_lo)")
+            tx.execute("DELETE FROM schema_version WHERE version > 2")
+    with open_database(database_url) as db:
+        workspace = get_workspace(db, "acme")
+        assert _stats(db, workspace) == before
+        assert ingest(db, workspace, validate_batch(first + later)).accepted == len(later)
+        expected = reference_stats(first + later, timezone="UTC", start=dt.date(2024, 3, 1),
+                                   end=dt.date(2024, 3, 3), project=None, user_id=None)
+        assert _stats(db, workspace)["stats"] == expected["stats"]

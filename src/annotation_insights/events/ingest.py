@@ -164,6 +164,7 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, list(dates.items()))
     tx.stage_table("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images)
     tx.stage_table("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS, facts.annotations)
+    tx.execute(q.NUMBER_NEW_IMAGES, params)
     bounds = {**params, "first_date": min(dates.values()), "last_date": max(dates.values())}
     for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS):
         tx.execute(statement, bounds)

@@ -26,6 +26,7 @@ from annotation_insights.store.dialect import POSTGRESQL
 if TYPE_CHECKING:
     from annotation_insights.events.batch import EventBatch
 
+_ANALYZE_AT = 1_000
 _ADVISORY_NAMESPACE = 0x41490000  # "AI": keeps our advisory locks apart from other apps'
 
 
@@ -50,6 +51,10 @@ class PostgresTransaction(Transaction):
             with cur.copy(pgsql.SQL("COPY {} FROM STDIN").format(pgsql.Identifier(name))) as copy:
                 for row in zip(*values):
                     copy.write_row(row)
+            if table.num_rows >= _ANALYZE_AT:
+                # Without statistics the planner guesses a temporary table's size and
+                # may join a large staged batch by nested loops (minutes for an import block).
+                cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(name)))
 
     def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
         self.stage_table("stage_events", queries.STAGE_EVENTS, batch.table)

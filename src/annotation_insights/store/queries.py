@@ -242,7 +242,8 @@ STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
     ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"), ("model_assisted", "BOOLEAN"))
 
-# The fact tables are merged with an UPDATE of the rows that exist and an INSERT of the
+# Each (project, image) gets a number the first time it is seen (`images`), by which the
+# distinct-image totals count. The fact tables are merged with an UPDATE of the rows that exist and an INSERT of the
 # rest, both joined only within the touched sessions' dates: with the workspace's writer
 # serialised this is a correct upsert, and it reads the recent part of the table instead
 # of maintaining an index of every (session, image) and (session, annotation) ever seen.
@@ -253,6 +254,15 @@ _TOUCHED = """{alias}.workspace_id = :workspace_id
 _DATED = """(SELECT f.*, d.session_date FROM {facts} f
        JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = CAST(f.session_key AS UUID))"""
 
+NUMBER_NEW_IMAGES = """
+INSERT INTO images (workspace_id, project, image, image_no)
+SELECT :workspace_id, s.project, s.image,
+       (SELECT coalesce(max(image_no), 0) FROM images WHERE workspace_id = :workspace_id)
+       + row_number() OVER (ORDER BY s.project, s.image)
+FROM (SELECT DISTINCT project, image FROM stage_session_images) s
+WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.workspace_id = :workspace_id
+                  AND i.project = s.project AND i.image = s.image)"""
+
 MERGE_SESSION_IMAGES = (f"""
 UPDATE session_images AS si SET labeled = si.labeled OR s.labeled,
     marked_null = si.marked_null OR s.marked_null,
@@ -262,10 +272,11 @@ WHERE {_TOUCHED.format(alias="si", item="image")}
   AND ((s.labeled AND NOT si.labeled) OR (s.marked_null AND NOT si.marked_null)
        OR (s.model_assisted AND NOT si.model_assisted))""", f"""
 INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
-    labeled, marked_null, model_assisted)
+    labeled, marked_null, model_assisted, image_no)
 SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
-       s.labeled, s.marked_null, s.model_assisted
+       s.labeled, s.marked_null, s.model_assisted, i.image_no
 FROM {_DATED.format(facts="stage_session_images")} s
+JOIN images i ON i.workspace_id = :workspace_id AND i.project = s.project AND i.image = s.image
 WHERE NOT EXISTS (SELECT 1 FROM session_images si WHERE {_TOUCHED.format(alias="si", item="image")})""")
 
 STAGE_SESSION_ANNOTATIONS = (
@@ -348,10 +359,10 @@ GROUP BY project, labeler"""
 UNIQUE_IMAGE_TOTALS = f"""
 SELECT count(*) FILTER (WHERE labeled), count(*) FILTER (WHERE marked_null),
        count(*) FILTER (WHERE model_assisted)
-FROM (SELECT project, image, bool_or(labeled) AS labeled, bool_or(marked_null) AS marked_null,
+FROM (SELECT image_no, bool_or(labeled) AS labeled, bool_or(marked_null) AS marked_null,
              bool_or(model_assisted) AS model_assisted
       FROM session_images WHERE {_RANGE.format(date="session_date")}
-      GROUP BY project, image) AS images"""
+      GROUP BY image_no) AS images"""
 
 # --- time series (dashboard) ---------------------------------------------------------
 # `:unit` is 'day', 'week' (ISO weeks, from Monday) or 'month'. Dates are cast to TIMESTAMP
@@ -376,16 +387,14 @@ FROM review_days WHERE {_RANGE.format(date="review_date")}
 GROUP BY 1, 2"""
 
 # Distinct (project, image) per period and group, per period, per group and over the whole
-# range; a NULL period or group marks the rolled-up rows. Project slugs cannot contain '/',
-# so `project || '/' || image` names an image unambiguously on both backends.
+# range; a NULL period or group marks the rolled-up rows.
 SERIES_UNIQUE_IMAGES = f"""
 SELECT period, grp, grouping(period), grouping(grp),
-       count(DISTINCT CASE WHEN labeled THEN image_key END),
-       count(DISTINCT CASE WHEN marked_null THEN image_key END),
-       count(DISTINCT CASE WHEN model_assisted THEN image_key END)
+       count(DISTINCT CASE WHEN labeled THEN image_no END),
+       count(DISTINCT CASE WHEN marked_null THEN image_no END),
+       count(DISTINCT CASE WHEN model_assisted THEN image_no END)
 FROM (SELECT {_PERIOD.format(date="session_date")} AS period,
-             {_GROUP} AS grp,
-             project || '/' || image AS image_key, labeled, marked_null, model_assisted
+             {_GROUP} AS grp, image_no, labeled, marked_null, model_assisted
       FROM session_images WHERE {_RANGE.format(date="session_date")}) AS facts
 GROUP BY GROUPING SETS ((period, grp), (period), (grp), ())"""
 
