@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from annotation_insights.errors import InvalidEvents, PayloadTooLarge
 from annotation_insights.events.batch import EventBatch, batch_of_events, checked_batch, raw_table
@@ -26,6 +25,7 @@ from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
 
 MAX_REPORTED_ERRORS = 1000
+_LARGE_BATCH_FACTS = 10_000  # (session, image) facts: an import block, a backlog catch-up
 
 
 @dataclass(frozen=True)
@@ -150,22 +150,30 @@ def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
 
 
 def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
-    """Upsert sessions first: their stored dates decide the dates of the fact rows."""
+    """Upsert sessions first: their stored dates decide the dates of the fact rows. Only
+    the facts of sessions stored before this batch need merging with stored facts."""
     tx.stage_table("stage_sessions", q.STAGE_SESSIONS, facts.sessions)
-    explicit_before = {}
-    if pc.any(facts.sessions.column("explicit")).as_py():
-        explicit_before = dict(tx.execute(q.SELECT_EXPLICIT_SESSION_DATES, params))
+    known = dict(tx.execute(q.SELECT_STORED_SESSION_DATES, params))
     dates = dict(tx.execute(q.UPSERT_SESSIONS, params))
-    moved = [(key, dates[key]) for key, before in explicit_before.items() if dates[key] < before]
+    moved = [(key, dates[key]) for key, before in known.items() if dates[key] < before]
     if moved:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
         tx.execute(q.MOVE_SESSION_IMAGES, params)
         tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
-    tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, list(dates.items()))
+    tx.stage("stage_session_dates", q.STAGE_SESSION_DATES,
+             [(key, day, key in known) for key, day in dates.items()])
     tx.stage_table("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images)
     tx.stage_table("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS, facts.annotations)
     tx.execute(q.NUMBER_NEW_IMAGES, params)
+    if known:
+        known_dates = [dates[key] for key in known]
+        merged = {**params, "first_date": min(known_dates), "last_date": max(known_dates)}
+        for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS):
+            tx.execute(statement, merged)
+    if len(known) < len(dates):
+        tx.execute(q.INSERT_NEW_SESSION_IMAGES, params)
+        tx.execute(q.INSERT_NEW_SESSION_ANNOTATIONS, params)
+    if facts.images.num_rows >= _LARGE_BATCH_FACTS:
+        tx.update_statistics(("session_images", "session_annotations"))
     bounds = {**params, "first_date": min(dates.values()), "last_date": max(dates.values())}
-    for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS):
-        tx.execute(statement, bounds)
     tx.execute(q.REFRESH_SESSION_COUNTS, bounds)

@@ -65,6 +65,10 @@ class Transaction(abc.ABC):
         """Store the batch's events whose id is not stored yet; return which rows those
         were (a boolean mask). Events must only ever be written through here."""
 
+    def update_statistics(self, tables: Sequence[str]) -> None:
+        """Tell the query planner these tables just grew a lot (a no-op where it does not
+        plan by sampled statistics)."""
+
     @abc.abstractmethod
     def lock_workspace(self, workspace_id: int) -> None:
         """Serialise writers of one workspace so rollup maintenance never races."""

@@ -47,7 +47,8 @@ class DuckDBTransaction(Transaction):
         pending = self.new_event_keys.setdefault(workspace_id, KeyRuns())
         new = ~(self._event_keys.of(workspace_id).contains(batch.keys) | pending.contains(batch.keys))
         if new.any():
-            self.stage_table("stage_events", queries.STAGE_EVENTS, batch.table.filter(pa.array(new)))
+            table = batch.table if new.all() else batch.table.filter(pa.array(new))
+            self.stage_table("stage_events", queries.STAGE_EVENTS, table)
             self.execute(queries.INSERT_EVENTS, {"workspace_id": workspace_id})
             pending.add(batch.keys[new])
         return new

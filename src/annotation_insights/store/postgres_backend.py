@@ -7,7 +7,7 @@ workspaces ingest in parallel. Reads use pooled connections with a statement tim
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -61,6 +61,13 @@ class PostgresTransaction(Transaction):
         stored = [row[0] for row in self.execute(queries.INSERT_NEW_EVENTS, {"workspace_id": workspace_id})]
         new = pc.is_in(batch.table.column("event_id"), value_set=pa.array(stored, type=pa.string()))
         return new.to_numpy(zero_copy_only=False)
+
+    def update_statistics(self, tables: Sequence[str]) -> None:
+        # Autovacuum analyzes only after the commit; within a large import block the
+        # planner would otherwise take the fact tables for empty and join by nested loops.
+        with self._conn.cursor() as cur:
+            for table in tables:
+                cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(table)))
 
     def lock_workspace(self, workspace_id: int) -> None:
         self.execute("SELECT pg_advisory_xact_lock(:ns, :ws)",

@@ -228,22 +228,24 @@ ON CONFLICT (workspace_id, session_key) DO UPDATE SET
     first_time_us = least(s.first_time_us, excluded.first_time_us)
 RETURNING CAST(session_key AS TEXT), session_date"""
 
-# Only explicit sessions can change date (an earlier event arrives late), so only their
-# stored dates are looked up before the upsert.
-SELECT_EXPLICIT_SESSION_DATES = """
+# The staged sessions stored before this batch, with their dates: only their facts need
+# merging, and an explicit one may move to an earlier date (an earlier event came late).
+SELECT_STORED_SESSION_DATES = """
 SELECT CAST(session_key AS TEXT), session_date FROM sessions
-WHERE workspace_id = :workspace_id AND explicit
-  AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions WHERE explicit)"""
+WHERE workspace_id = :workspace_id
+  AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)"""
 
-# The dates of the sessions a batch touched, as stored after the sessions were merged.
-STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"))
+# The dates of the sessions a batch touched, as stored after the sessions were merged, and
+# whether each was stored before the batch.
+STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"), ("known", "BOOLEAN"))
 
 STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
     ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"), ("model_assisted", "BOOLEAN"))
 
 # Each (project, image) gets a number the first time it is seen (`images`), by which the
-# distinct-image totals count. The fact tables are merged with an UPDATE of the rows that exist and an INSERT of the
+# distinct-image totals count. The facts of sessions stored before the batch are merged
+# with an UPDATE of the rows that exist and an INSERT of the
 # rest, both joined only within the touched sessions' dates: with the workspace's writer
 # serialised this is a correct upsert, and it reads the recent part of the table instead
 # of maintaining an index of every (session, image) and (session, annotation) ever seen.
@@ -251,7 +253,7 @@ _TOUCHED = """{alias}.workspace_id = :workspace_id
   AND {alias}.session_date BETWEEN :first_date AND :last_date
   AND {alias}.session_key = CAST(s.session_key AS UUID) AND {alias}.{item} = s.{item}"""
 
-_DATED = """(SELECT f.*, d.session_date FROM {facts} f
+_DATED = """(SELECT f.*, d.session_date, d.known FROM {facts} f
        JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = CAST(f.session_key AS UUID))"""
 
 NUMBER_NEW_IMAGES = """
@@ -263,6 +265,14 @@ FROM (SELECT DISTINCT project, image FROM stage_session_images) s
 WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.workspace_id = :workspace_id
                   AND i.project = s.project AND i.image = s.image)"""
 
+_INSERT_SESSION_IMAGES = f"""
+INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
+    labeled, marked_null, model_assisted, image_no)
+SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
+       s.labeled, s.marked_null, s.model_assisted, i.image_no
+FROM {_DATED.format(facts="stage_session_images")} s
+JOIN images i ON i.workspace_id = :workspace_id AND i.project = s.project AND i.image = s.image"""
+
 MERGE_SESSION_IMAGES = (f"""
 UPDATE session_images AS si SET labeled = si.labeled OR s.labeled,
     marked_null = si.marked_null OR s.marked_null,
@@ -271,16 +281,20 @@ FROM stage_session_images s
 WHERE {_TOUCHED.format(alias="si", item="image")}
   AND ((s.labeled AND NOT si.labeled) OR (s.marked_null AND NOT si.marked_null)
        OR (s.model_assisted AND NOT si.model_assisted))""", f"""
-INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
-    labeled, marked_null, model_assisted, image_no)
-SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
-       s.labeled, s.marked_null, s.model_assisted, i.image_no
-FROM {_DATED.format(facts="stage_session_images")} s
-JOIN images i ON i.workspace_id = :workspace_id AND i.project = s.project AND i.image = s.image
-WHERE NOT EXISTS (SELECT 1 FROM session_images si WHERE {_TOUCHED.format(alias="si", item="image")})""")
+{_INSERT_SESSION_IMAGES}
+WHERE s.known
+  AND NOT EXISTS (SELECT 1 FROM session_images si WHERE {_TOUCHED.format(alias="si", item="image")})""")
+
+# The facts of sessions new in this batch have nothing stored to merge with.
+INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES + "\nWHERE NOT s.known"
 
 STAGE_SESSION_ANNOTATIONS = (
     ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"))
+
+_INSERT_SESSION_ANNOTATIONS = f"""
+INSERT INTO session_annotations (workspace_id, session_key, annotation, session_date, created, deleted)
+SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, s.created, s.deleted
+FROM {_DATED.format(facts="stage_session_annotations")} s"""
 
 MERGE_SESSION_ANNOTATIONS = (f"""
 UPDATE session_annotations AS sa SET created = sa.created OR s.created,
@@ -288,11 +302,12 @@ UPDATE session_annotations AS sa SET created = sa.created OR s.created,
 FROM stage_session_annotations s
 WHERE {_TOUCHED.format(alias="sa", item="annotation")}
   AND ((s.created AND NOT sa.created) OR (s.deleted AND NOT sa.deleted))""", f"""
-INSERT INTO session_annotations (workspace_id, session_key, annotation, session_date, created, deleted)
-SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, s.created, s.deleted
-FROM {_DATED.format(facts="stage_session_annotations")} s
-WHERE NOT EXISTS (SELECT 1 FROM session_annotations sa
+{_INSERT_SESSION_ANNOTATIONS}
+WHERE s.known
+  AND NOT EXISTS (SELECT 1 FROM session_annotations sa
                   WHERE {_TOUCHED.format(alias="sa", item="annotation")})""")
+
+INSERT_NEW_SESSION_ANNOTATIONS = _INSERT_SESSION_ANNOTATIONS + "\nWHERE NOT s.known"
 
 STAGE_MOVED_SESSIONS = (("session_key", "UUID"), ("session_date", "DATE"))
 
