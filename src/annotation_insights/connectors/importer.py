@@ -10,6 +10,7 @@ committed row. Re-importing a finished file is harmless: event ids make it a no-
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import queue
 import threading
@@ -115,9 +116,10 @@ def import_blocks(db: Database, workspace: Workspace, blocks: Iterable[Block], *
     run = _Run(db, workspace, params, summary, rejects, on_progress)
     columnar = convert is passthrough
     try:
-        for block, prepared in _ahead(blocks, run.prepare if columnar else lambda block: None):
-            if prepared is None or not run.columns(block, prepared):
-                run.rows(block.rows(), convert, batch_size)
+        with contextlib.closing(_ahead(blocks, run.prepare if columnar else lambda block: None)) as ahead:
+            for block, prepared in ahead:  # closing: an error here also stops the reader
+                if prepared is None or not run.columns(block, prepared):
+                    run.rows(block.rows(), convert, batch_size)
         run.flush()
         with db.transaction() as tx:
             tx.execute(q.DELETE_IMPORT_CHECKPOINT, params)

@@ -10,6 +10,7 @@ statement and unregisters them.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Any
 
@@ -21,6 +22,9 @@ from annotation_insights.store.dialect import DUCKDB
 
 _lock = threading.Lock()
 _local = threading.local()
+_calls = threading.Condition()  # guards the two below
+_running = 0
+_closing = False
 
 
 def _open() -> duckdb.DuckDBPyConnection:
@@ -43,11 +47,32 @@ def _cursor() -> duckdb.DuckDBPyConnection:
 
 def run(sql: str, params: dict[str, Any] | None = None, **relations: pa.Table) -> pa.Table:
     """Run one statement over the given Arrow tables (joinable by their keyword names)."""
-    cursor = _cursor()
-    for name, table in relations.items():
-        cursor.register(name, table)
+    global _running
+    with _calls:
+        if _closing:
+            raise RuntimeError("the process is exiting")
+        _running += 1
     try:
-        return cursor.sql(DUCKDB.bind(sql), params=params or None).to_arrow_table()
+        cursor = _cursor()
+        for name, table in relations.items():
+            cursor.register(name, table)
+        try:
+            return cursor.sql(DUCKDB.bind(sql), params=params or None).to_arrow_table()
+        finally:
+            for name in relations:
+                cursor.unregister(name)
     finally:
-        for name in relations:
-            cursor.unregister(name)
+        with _calls:
+            _running -= 1
+            _calls.notify_all()
+
+
+@atexit.register
+def _let_running_calls_finish() -> None:
+    """A daemon thread (a request or import thread) still inside DuckDB when the
+    interpreter finalizes is stopped in the middle of C++ code, which aborts the whole
+    process; so at exit new calls are refused and running ones are waited for."""
+    global _closing
+    with _calls:
+        _closing = True
+        _calls.wait_for(lambda: _running == 0, timeout=30)
