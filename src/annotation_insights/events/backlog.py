@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from annotation_insights.events.batch import EVENT_SCHEMA, EventBatch
+from annotation_insights.events.batch import EVENT_SCHEMA, EventBatch, pairs
 from annotation_insights.events.ingest import (IngestResult, apply_facts, ensure_placeholders,
-                                              insert_new_events, pairs)
+                                              insert_new_events)
 from annotation_insights.metrics.definitions import session_facts
 from annotation_insights.store import queries as q
 from annotation_insights.store.database import Database, Transaction

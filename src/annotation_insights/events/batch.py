@@ -131,6 +131,12 @@ def batch_of_events(events: Sequence[Event], *, received: int | None = None) -> 
     return _first_occurrences(table, _keys(keys), received=len(events) if received is None else received)
 
 
+def pairs(table: pa.Table) -> set[tuple[str, str]]:
+    """The (project, labeler) pairs of a table with those two columns."""
+    distinct = table.select(["project", "labeler"]).group_by(["project", "labeler"]).aggregate([])
+    return set(zip(distinct.column("project").to_pylist(), distinct.column("labeler").to_pylist()))
+
+
 def _all_true(column: pa.ChunkedArray) -> bool:
     return len(column) == 0 or bool(pc.all(column).as_py())
 

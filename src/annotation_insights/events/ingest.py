@@ -122,12 +122,6 @@ def insert_new_events(tx: Transaction, workspace: Workspace,
     return fresh, IngestResult(accepted=len(fresh), duplicates=batch.received - len(fresh))
 
 
-def pairs(table: pa.Table) -> set[tuple[str, str]]:
-    """The (project, labeler) pairs of a table with those two columns."""
-    distinct = table.select(["project", "labeler"]).group_by(["project", "labeler"]).aggregate([])
-    return set(zip(distinct.column("project").to_pylist(), distinct.column("labeler").to_pylist()))
-
-
 def ensure_placeholders(tx: Transaction, workspace_id: int, seen: set[tuple[str, str]]) -> None:
     """Projects and labelers first seen in these events get placeholder names (SPEC §3)."""
     names = {(workspace_id, project, labeler) for project, labeler in seen} - tx.known_names

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from annotation_insights.events import engine
-from annotation_insights.events.batch import int64s
+from annotation_insights.events.batch import int64s, pairs
 from annotation_insights.store import queries as q
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -81,8 +81,7 @@ class Facts:
 
     def pairs(self) -> set[tuple[str, str]]:
         """The (project, labeler) pairs the batch touches."""
-        return {pair for table in (self.sessions, self.reviews)
-                for pair in zip(table.column("project").to_pylist(), table.column("labeler").to_pylist())}
+        return pairs(self.sessions) | pairs(self.reviews)
 
 
 def session_facts(events: pa.Table, timezone: str) -> Facts:

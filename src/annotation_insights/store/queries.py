@@ -88,16 +88,20 @@ ENGINE_MACROS = (
          AND NOT starts_with(t, '0000') THEN epoch_us(try_cast(t AS TIMESTAMPTZ)) END""",
 )
 
+# An event id's 128-bit identity (`id_hash`, its MD5) as two unsigned 64-bit halves.
+_ID_HALVES = """CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
+       CAST(id_hash & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS key_lo"""
+
 # Input `raw_events`: the SPEC §3 fields as text (`modelAssisted` boolean), and `time_us`
 # where the source already holds a timestamp. Output, row for row: `ok`, the instant, and
 # the event id's 128-bit identity as two unsigned halves (the other columns are taken
 # from the input as they are).
-VALIDATE_EVENTS = """
+VALIDATE_EVENTS = f"""
 SELECT coalesce(sized(id, 128) AND type IN ('annotation.created', 'annotation.updated',
            'annotation.deleted', 'image.marked_null', 'image.model_assisted', 'image.approved',
            'image.rejected')
        AND time_us BETWEEN :earliest_us AND :latest_us
-       AND regexp_full_match(project, '[a-z0-9][a-z0-9._-]{0,99}')
+       AND regexp_full_match(project, '[a-z0-9][a-z0-9._-]{{0,99}}')
        AND sized(image, 256) AND sized(labeler, 256)
        AND CASE WHEN annotation IS NULL THEN NOT starts_with(type, 'annotation.')
                 ELSE sized(annotation, 256) END
@@ -107,16 +111,14 @@ SELECT coalesce(sized(id, 128) AND type IN ('annotation.created', 'annotation.up
        AND no_control(concat_ws('', id, image, labeler, annotation, session, reviewer, "class")),
        FALSE) AS ok,
        time_us,
-       CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
-       CAST(id_hash & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS key_lo
+       {_ID_HALVES}
 FROM (SELECT * REPLACE (coalesce(time_us, rfc3339_us("time")) AS time_us),
              md5_number(id) AS id_hash
       FROM raw_events)"""
 
 # Events already validated by Python need only their identity.
-EVENT_ID_KEYS = """
-SELECT CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
-       CAST(id_hash & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS key_lo
+EVENT_ID_KEYS = f"""
+SELECT {_ID_HALVES}
 FROM (SELECT md5_number(event_id) AS id_hash FROM batch_events)"""
 
 # SPEC §4: the parts of a session's key (metrics/definitions.py hashes them). Input
@@ -187,9 +189,8 @@ ON CONFLICT (workspace_id, event_id) DO NOTHING
 RETURNING event_id"""
 
 # DuckDB's writer loads the identities of a workspace's stored events into memory once.
-SELECT_EVENT_KEYS = """
-SELECT CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
-       CAST(id_hash & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS key_lo
+SELECT_EVENT_KEYS = f"""
+SELECT {_ID_HALVES}
 FROM (SELECT md5_number(event_id) AS id_hash FROM events WHERE workspace_id = :workspace_id)"""
 
 # DuckDB's rollup backlog (events/backlog.py): the ids of the new events of acknowledged
