@@ -109,7 +109,10 @@ def ndjson_table(data: bytes) -> pa.Table | None:
 
 
 def checked_batch(raw: pa.Table, *, latest_us: int) -> EventBatch | None:
-    """The batch, if every row passes `VALIDATE_EVENTS`; else None."""
+    """The batch, if no text has a control character and every row passes
+    `VALIDATE_EVENTS`; else None."""
+    if any(_may_hold_control_characters(raw.column(name)) for name in _FREE_TEXT):
+        return None
     checked = engine.run(q.VALIDATE_EVENTS, {"earliest_us": EARLIEST_US, "latest_us": latest_us},
                          raw_events=raw)
     if not _all_true(checked.column("ok")):
@@ -135,6 +138,28 @@ def pairs(table: pa.Table) -> set[tuple[str, str]]:
     """The (project, labeler) pairs of a table with those two columns."""
     distinct = table.select(["project", "labeler"]).group_by(["project", "labeler"]).aggregate([])
     return set(zip(distinct.column("project").to_pylist(), distinct.column("labeler").to_pylist()))
+
+
+# The text fields with no pattern of their own (`project`, `type` and `time` have one).
+_FREE_TEXT = ("id", "image", "labeler", "annotation", "session", "reviewer", "class")
+
+
+def _may_hold_control_characters(column: pa.ChunkedArray) -> bool:
+    """Whether a string column's bytes hold a C0 control or DEL (one byte below 0x20, or
+    0x7F) or a C1 control (U+0080–U+009F: 0xC2 then 0x80–0x9F in UTF-8), the characters
+    `schema.has_control_characters` refuses. The whole data buffer is scanned, also
+    bytes a slice does not show: that can only send a clean batch the slow way."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2] if chunk.null_count < len(chunk) else None
+        if data is None:
+            continue
+        octets = np.frombuffer(data, dtype=np.uint8)
+        if ((octets < 0x20) | (octets == 0x7F)).any():
+            return True
+        after_c2 = octets[1:][octets[:-1] == 0xC2]
+        if ((after_c2 >= 0x80) & (after_c2 <= 0x9F)).any():
+            return True
+    return False
 
 
 def _all_true(column: pa.ChunkedArray) -> bool:

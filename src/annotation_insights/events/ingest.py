@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from annotation_insights.errors import InvalidEvents, PayloadTooLarge
 from annotation_insights.events.batch import EventBatch, batch_of_events, checked_batch, raw_table
@@ -154,10 +155,14 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
         tx.execute(q.MOVE_SESSION_IMAGES, params)
         tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
-    tx.stage("stage_session_dates", q.STAGE_SESSION_DATES,
-             [(key, day, key in known) for key, day in dates.items()])
-    tx.stage_table("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images)
-    tx.stage_table("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS, facts.annotations)
+    if known:
+        tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, dates[key]) for key in known])
+    known_keys = pa.array([key.replace("-", "") for key in known], type=pa.string())
+    for name, columns, table in (("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images),
+                                 ("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS,
+                                  facts.annotations)):
+        known_rows = pc.is_in(table.column("session_key"), value_set=known_keys)
+        tx.stage_table(name, columns, table.append_column("known", known_rows))
     tx.execute(q.NUMBER_NEW_IMAGES, params)
     if known:
         known_dates = [dates[key] for key in known]

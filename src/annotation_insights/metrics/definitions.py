@@ -66,7 +66,7 @@ def local_date(time_us: int, timezone: str) -> dt.date:
 
 _SESSION_KEYS = pa.schema([("project", pa.string()), ("labeler", pa.string()),
                            ("session", pa.string()), ("day", pa.date32()),
-                           ("session_key", pa.string())])
+                           ("session_date", pa.date32()), ("session_key", pa.string())])
 
 @dataclass(frozen=True)
 class Facts:
@@ -96,9 +96,10 @@ def session_facts(events: pa.Table, timezone: str) -> Facts:
         if part["session"] is not None else
         stable_key(part["project"], part["labeler"], "d", part["day"].isoformat())}
         for part in parts], schema=_SESSION_KEYS) if parts else _SESSION_KEYS.empty_table()
-    return Facts(*(engine.run(sql, batch_events=events, session_keys=keys)
-                   for sql in (q.FACT_SESSIONS, q.FACT_SESSION_IMAGES,
-                               q.FACT_SESSION_ANNOTATIONS, q.FACT_REVIEW_DAYS)))
+    keyed = engine.run(q.KEYED_EVENTS, batch_events=events, session_keys=keys)
+    return Facts(*(engine.run(sql, keyed_events=keyed) for sql in (
+        q.FACT_SESSIONS, q.FACT_SESSION_IMAGES, q.FACT_SESSION_ANNOTATIONS)),
+        engine.run(q.FACT_REVIEW_DAYS, batch_events=events))
 
 
 # --- §5 reported fields --------------------------------------------------------------

@@ -5,9 +5,12 @@ every stored event key and decide which events of a batch are new without an ind
 Updating an ART index of random 128-bit keys cost more than everything else ingest does;
 sorted NumPy arrays cost 16 bytes a key and a binary search per lookup.
 
-Keys live in a large sorted run plus a small sorted run of recent keys; a batch is
-merged into the small run, and the small run into the large one when it has grown to a
-sixteenth of it, so adding a batch never re-sorts the history.
+Keys live in a few sorted runs, each at least four times the size of the next, like a
+log-structured merge tree: a batch becomes a new last run and is merged into the runs
+before it only while they are not yet four times its size. Adding a batch never
+re-sorts the history, and each key is copied about log4(keys / batch) times in all
+(the single large run this replaced was copied whole for every batch until it held
+four million keys).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 KEY = np.dtype([("hi", "<i8"), ("lo", "<i8")])
-MERGE_AT = 262_144
+GROWTH = 4
 
 
 class _Run:
@@ -29,7 +32,7 @@ class _Run:
 
     @classmethod
     def of(cls, keys: np.ndarray) -> "_Run":
-        order = np.argsort(keys["hi"], kind="stable")
+        order = np.argsort(keys["hi"])
         return cls(np.ascontiguousarray(keys["hi"][order]), np.ascontiguousarray(keys["lo"][order]))
 
     def merged(self, other: "_Run") -> "_Run":
@@ -40,18 +43,12 @@ class _Run:
     def __len__(self) -> int:
         return len(self.hi)
 
-    def as_keys(self) -> np.ndarray:
-        keys = np.empty(len(self.hi), dtype=KEY)
-        keys["hi"], keys["lo"] = self.hi, self.lo
-        return keys
-
-    def contains(self, probe: np.ndarray) -> np.ndarray:
+    def contains_sorted(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """Membership of probe keys given sorted by their high half (searching in ascending
+        order keeps the binary searches in cache)."""
         n = len(self.hi)
-        if n == 0 or len(probe) == 0:
-            return np.zeros(len(probe), dtype=bool)
-        # Searching in ascending order keeps the binary searches in cache.
-        order = np.argsort(probe["hi"])
-        hi, lo = probe["hi"][order], probe["lo"][order]
+        if n == 0 or len(hi) == 0:
+            return np.zeros(len(hi), dtype=bool)
         at = np.minimum(np.searchsorted(self.hi, hi), n - 1)
         same_hi = self.hi[at] == hi
         found = same_hi & (self.lo[at] == lo)
@@ -59,33 +56,47 @@ class _Run:
         for i in np.flatnonzero(same_hi & ~found & (after > at) & (self.hi[after] == hi)):
             stop = np.searchsorted(self.hi, hi[i], side="right")  # equal high halves: rare
             found[i] = bool(np.any(self.lo[at[i]:stop] == lo[i]))
-        result = np.empty(len(probe), dtype=bool)
-        result[order] = found
-        return result
+        return found
 
 
 _EMPTY = np.empty(0, dtype=KEY)
 
 
 class KeyRuns:
-    """A set of event keys (`KEY` records) as a large and a small sorted run."""
+    """A set of event keys (`KEY` records) as sorted runs whose sizes shrink at least
+    `GROWTH`-fold from the first to the last; a run added to the end is merged into the
+    runs before it until that holds again, so each key is copied a few times in all."""
 
-    def __init__(self, keys: np.ndarray = _EMPTY, *, merge_at: int = MERGE_AT) -> None:
-        self._merge_at = merge_at
-        self._main = _Run.of(keys)
-        self._recent = _Run.of(_EMPTY)
+    def __init__(self, keys: np.ndarray = _EMPTY, *, growth: int = GROWTH) -> None:
+        self._growth = growth
+        self._runs = [_Run.of(keys)] if len(keys) else []
 
     def contains(self, probe: np.ndarray) -> np.ndarray:
-        return self._main.contains(probe) | self._recent.contains(probe)
+        result = np.zeros(len(probe), dtype=bool)
+        if len(probe) == 0 or not self._runs:
+            return result
+        order = np.argsort(probe["hi"])  # one sort of the probe serves every run
+        hi, lo = probe["hi"][order], probe["lo"][order]
+        found = self._runs[0].contains_sorted(hi, lo)
+        for run in self._runs[1:]:
+            found |= run.contains_sorted(hi, lo)
+        result[order] = found
+        return result
 
     def add(self, keys: np.ndarray) -> None:
-        self._recent = self._recent.merged(_Run.of(keys))
-        if len(self._recent) >= max(self._merge_at, len(self._main) // 16):
-            self._main = self._main.merged(self._recent)
-            self._recent = _Run.of(_EMPTY)
+        if len(keys):
+            self._add_run(_Run.of(keys))
 
     def add_runs(self, other: "KeyRuns") -> None:
-        self.add(np.concatenate([other._main.as_keys(), other._recent.as_keys()]))
+        """Add another set's keys (already sorted runs: nothing is re-sorted)."""
+        for run in other._runs:
+            self._add_run(run)
+
+    def _add_run(self, run: _Run) -> None:
+        self._runs.append(run)
+        while len(self._runs) > 1 and len(self._runs[-2]) < self._growth * len(self._runs[-1]):
+            last = self._runs.pop()
+            self._runs[-1] = self._runs[-1].merged(last)
 
 
 class EventKeys:

@@ -78,7 +78,6 @@ ON CONFLICT (workspace_id, id) DO NOTHING"""
 # Python validator, which then decides and words the errors.
 
 ENGINE_MACROS = (
-    "CREATE MACRO no_control(x) AS NOT regexp_matches(x, '[\\x00-\\x1f\\x7f-\\x9f]')",
     "CREATE MACRO sized(x, n) AS length(x) BETWEEN 1 AND n",
     # RFC 3339 with an offset. DuckDB's own parser reads every such text the way Python
     # does (fractions beyond microseconds are cut) but also accepts hour 24 and offsets
@@ -95,7 +94,8 @@ _ID_HALVES = """CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
 # Input `raw_events`: the SPEC §3 fields as text (`modelAssisted` boolean), and `time_us`
 # where the source already holds a timestamp. Output, row for row: `ok`, the instant, and
 # the event id's 128-bit identity as two unsigned halves (the other columns are taken
-# from the input as they are).
+# from the input as they are). Control characters are looked for in the raw bytes of the
+# text columns instead (`events/batch.py`): far cheaper than a pattern per value.
 VALIDATE_EVENTS = f"""
 SELECT coalesce(sized(id, 128) AND type IN ('annotation.created', 'annotation.updated',
            'annotation.deleted', 'image.marked_null', 'image.model_assisted', 'image.approved',
@@ -107,8 +107,7 @@ SELECT coalesce(sized(id, 128) AND type IN ('annotation.created', 'annotation.up
                 ELSE sized(annotation, 256) END
        AND (session IS NULL OR sized(session, 256))
        AND (reviewer IS NULL OR sized(reviewer, 256))
-       AND ("class" IS NULL OR sized("class", 256))
-       AND no_control(concat_ws('', id, image, labeler, annotation, session, reviewer, "class")),
+       AND ("class" IS NULL OR sized("class", 256)),
        FALSE) AS ok,
        time_us,
        {_ID_HALVES}
@@ -121,43 +120,53 @@ EVENT_ID_KEYS = f"""
 SELECT {_ID_HALVES}
 FROM (SELECT md5_number(event_id) AS id_hash FROM batch_events)"""
 
-# SPEC §4: the parts of a session's key (metrics/definitions.py hashes them). Input
+# SPEC §4: the parts of a session's key (metrics/definitions.py hashes them), and the
+# session's date as far as this batch tells: the local date of its earliest event. Input
 # `batch_events`: a batch's columns plus each event's `local_date`.
 _LABELING = "type NOT IN ('image.approved', 'image.rejected')"
 
 SESSION_PARTS = f"""
-SELECT DISTINCT project, labeler, session, CASE WHEN session IS NULL THEN local_date END AS day
-FROM batch_events WHERE {_LABELING}"""
+SELECT project, labeler, session, CASE WHEN session IS NULL THEN local_date END AS day,
+       arg_min(local_date, time_us) AS session_date
+FROM batch_events WHERE {_LABELING}
+GROUP BY project, labeler, session, day"""
 
-_KEYED_EVENTS = f"""(SELECT k.session_key, k.session IS NOT NULL AS explicit, e.*
-   FROM batch_events e JOIN session_keys k
-     ON k.project = e.project AND k.labeler = e.labeler
-    AND k.session IS NOT DISTINCT FROM e.session
-    AND k.day IS NOT DISTINCT FROM (CASE WHEN e.session IS NULL THEN e.local_date END)
-   WHERE e.{_LABELING})"""
+# The labeling events with their session's key and date (input `session_keys`: the
+# parts, each with its `session_key`), joined once for the three `FACT_SESSION*`.
+KEYED_EVENTS = f"""
+SELECT k.session_key, k.session_date, k.session IS NOT NULL AS explicit, e.project, e.labeler,
+       e.type, e.time_us, e.image, e.annotation, e.model_assisted
+FROM batch_events e JOIN session_keys k
+  ON k.project = e.project AND k.labeler = e.labeler
+ AND k.session IS NOT DISTINCT FROM e.session
+ AND k.day IS NOT DISTINCT FROM (CASE WHEN e.session IS NULL THEN e.local_date END)
+WHERE e.{_LABELING}"""
 
 # SPEC §5's per-session counts start from these facts of each (session, image) and
-# (session, annotation); the store keeps them and recounts the sessions they touch.
-FACT_SESSIONS = f"""
-SELECT session_key, project, labeler, explicit, min(time_us) AS first_time_us,
-       arg_min(local_date, time_us) AS session_date,
+# (session, annotation); the store keeps them and recounts the sessions they touch. Each
+# fact carries its session's date in this batch, which is the stored date when the
+# session is new.
+FACT_SESSIONS = """
+SELECT session_key, project, labeler, explicit, min(time_us) AS first_time_us, session_date,
        count(*) FILTER (WHERE type = 'annotation.created') AS boxes_added,
        count(*) FILTER (WHERE type = 'annotation.deleted') AS boxes_removed,
        count(*) FILTER (WHERE type = 'annotation.updated') AS boxes_updated
-FROM {_KEYED_EVENTS} GROUP BY session_key, project, labeler, explicit"""
+FROM keyed_events GROUP BY session_key, project, labeler, explicit, session_date"""
 
-FACT_SESSION_IMAGES = f"""
+FACT_SESSION_IMAGES = """
 SELECT session_key, image, project, labeler,
        bool_or(starts_with(type, 'annotation.') OR type = 'image.marked_null') AS labeled,
        bool_or(type = 'image.marked_null') AS marked_null,
        bool_or(type = 'image.model_assisted'
-               OR (type = 'annotation.created' AND coalesce(model_assisted, FALSE))) AS model_assisted
-FROM {_KEYED_EVENTS} GROUP BY session_key, image, project, labeler"""
+               OR (type = 'annotation.created' AND coalesce(model_assisted, FALSE))) AS model_assisted,
+       session_date
+FROM keyed_events GROUP BY session_key, image, project, labeler, session_date"""
 
-FACT_SESSION_ANNOTATIONS = f"""
+FACT_SESSION_ANNOTATIONS = """
 SELECT session_key, annotation, bool_or(type = 'annotation.created') AS created,
-       bool_or(type = 'annotation.deleted') AS deleted
-FROM {_KEYED_EVENTS} WHERE starts_with(type, 'annotation.') GROUP BY session_key, annotation"""
+       bool_or(type = 'annotation.deleted') AS deleted, session_date
+FROM keyed_events WHERE starts_with(type, 'annotation.')
+GROUP BY session_key, annotation, session_date"""
 
 FACT_REVIEW_DAYS = """
 SELECT project, labeler, local_date AS review_date,
@@ -236,26 +245,30 @@ SELECT CAST(session_key AS TEXT), session_date FROM sessions
 WHERE workspace_id = :workspace_id
   AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)"""
 
-# The dates of the sessions a batch touched, as stored after the sessions were merged, and
-# whether each was stored before the batch.
-STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"), ("known", "BOOLEAN"))
+# The dates of the sessions a batch touched that were stored before it, as stored after
+# the sessions were merged: their facts are dated by these, not by the batch's dates.
+STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"))
 
+# Facts as staged: each with its date in the batch and whether its session was stored
+# before the batch (`known`).
 STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
-    ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"), ("model_assisted", "BOOLEAN"))
+    ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"), ("model_assisted", "BOOLEAN"),
+    ("session_date", "DATE"), ("known", "BOOLEAN"))
 
 # Each (project, image) gets a number the first time it is seen (`images`), by which the
-# distinct-image totals count. The facts of sessions stored before the batch are merged
-# with an UPDATE of the rows that exist and an INSERT of the
-# rest, both joined only within the touched sessions' dates: with the workspace's writer
-# serialised this is a correct upsert, and it reads the recent part of the table instead
-# of maintaining an index of every (session, image) and (session, annotation) ever seen.
+# distinct-image totals count. The facts of known sessions are merged with an UPDATE of
+# the rows that exist and an INSERT of the rest, both joined only within those sessions'
+# dates: with the workspace's writer serialised this is a correct upsert, and it reads
+# the recent part of the table instead of maintaining an index of every (session, image)
+# and (session, annotation) ever seen. Facts of new sessions are inserted as they are.
 _TOUCHED = """{alias}.workspace_id = :workspace_id
   AND {alias}.session_date BETWEEN :first_date AND :last_date
   AND {alias}.session_key = CAST(s.session_key AS UUID) AND {alias}.{item} = s.{item}"""
 
-_DATED = """(SELECT f.*, d.session_date, d.known FROM {facts} f
-       JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = CAST(f.session_key AS UUID))"""
+_KNOWN_FACTS = """(SELECT {columns}, d.session_date FROM {facts} f
+       JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = CAST(f.session_key AS UUID)
+       WHERE f.known)"""
 
 NUMBER_NEW_IMAGES = """
 INSERT INTO images (workspace_id, project, image, image_no)
@@ -266,12 +279,12 @@ FROM (SELECT DISTINCT project, image FROM stage_session_images) s
 WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.workspace_id = :workspace_id
                   AND i.project = s.project AND i.image = s.image)"""
 
-_INSERT_SESSION_IMAGES = f"""
+_INSERT_SESSION_IMAGES = """
 INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
     labeled, marked_null, model_assisted, image_no)
 SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
        s.labeled, s.marked_null, s.model_assisted, i.image_no
-FROM {_DATED.format(facts="stage_session_images")} s
+FROM {source} s
 JOIN images i ON i.workspace_id = :workspace_id AND i.project = s.project AND i.image = s.image"""
 
 MERGE_SESSION_IMAGES = (f"""
@@ -279,36 +292,39 @@ UPDATE session_images AS si SET labeled = si.labeled OR s.labeled,
     marked_null = si.marked_null OR s.marked_null,
     model_assisted = si.model_assisted OR s.model_assisted
 FROM stage_session_images s
-WHERE {_TOUCHED.format(alias="si", item="image")}
+WHERE s.known AND {_TOUCHED.format(alias="si", item="image")}
   AND ((s.labeled AND NOT si.labeled) OR (s.marked_null AND NOT si.marked_null)
-       OR (s.model_assisted AND NOT si.model_assisted))""", f"""
-{_INSERT_SESSION_IMAGES}
-WHERE s.known
-  AND NOT EXISTS (SELECT 1 FROM session_images si WHERE {_TOUCHED.format(alias="si", item="image")})""")
+       OR (s.model_assisted AND NOT si.model_assisted))""", _INSERT_SESSION_IMAGES.format(
+    source=_KNOWN_FACTS.format(facts="stage_session_images", columns="""f.session_key, f.image,
+           f.project, f.labeler, f.labeled, f.marked_null, f.model_assisted""")) + f"""
+WHERE NOT EXISTS (SELECT 1 FROM session_images si WHERE {_TOUCHED.format(alias="si", item="image")})""")
 
-# The facts of sessions new in this batch have nothing stored to merge with.
-INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES + "\nWHERE NOT s.known"
+INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES.format(source="stage_session_images") + """
+WHERE NOT s.known"""
 
 STAGE_SESSION_ANNOTATIONS = (
-    ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"))
+    ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"),
+    ("session_date", "DATE"), ("known", "BOOLEAN"))
 
-_INSERT_SESSION_ANNOTATIONS = f"""
+_INSERT_SESSION_ANNOTATIONS = """
 INSERT INTO session_annotations (workspace_id, session_key, annotation, session_date, created, deleted)
 SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, s.created, s.deleted
-FROM {_DATED.format(facts="stage_session_annotations")} s"""
+FROM {source} s"""
 
 MERGE_SESSION_ANNOTATIONS = (f"""
 UPDATE session_annotations AS sa SET created = sa.created OR s.created,
     deleted = sa.deleted OR s.deleted
 FROM stage_session_annotations s
-WHERE {_TOUCHED.format(alias="sa", item="annotation")}
-  AND ((s.created AND NOT sa.created) OR (s.deleted AND NOT sa.deleted))""", f"""
-{_INSERT_SESSION_ANNOTATIONS}
-WHERE s.known
-  AND NOT EXISTS (SELECT 1 FROM session_annotations sa
+WHERE s.known AND {_TOUCHED.format(alias="sa", item="annotation")}
+  AND ((s.created AND NOT sa.created) OR (s.deleted AND NOT sa.deleted))""",
+    _INSERT_SESSION_ANNOTATIONS.format(source=_KNOWN_FACTS.format(
+        facts="stage_session_annotations", columns="f.session_key, f.annotation, f.created, f.deleted"))
+    + f"""
+WHERE NOT EXISTS (SELECT 1 FROM session_annotations sa
                   WHERE {_TOUCHED.format(alias="sa", item="annotation")})""")
 
-INSERT_NEW_SESSION_ANNOTATIONS = _INSERT_SESSION_ANNOTATIONS + "\nWHERE NOT s.known"
+INSERT_NEW_SESSION_ANNOTATIONS = _INSERT_SESSION_ANNOTATIONS.format(
+    source="stage_session_annotations") + "\nWHERE NOT s.known"
 
 STAGE_MOVED_SESSIONS = (("session_key", "UUID"), ("session_date", "DATE"))
 
