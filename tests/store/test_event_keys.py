@@ -30,3 +30,18 @@ def test_membership_matches_a_set_through_adds_and_merges(stored, batches, probe
         expected.update(new)
         every = list(expected) + probe
         assert runs.contains(_array(every)).tolist() == [k in expected for k in every]
+
+
+def test_membership_holds_as_the_bit_filter_is_rebuilt_larger():
+    rng = np.random.default_rng(5)
+    runs, stored = KeyRuns(), []
+    for _ in range(12):  # 24,000 keys: the smallest filter holds 8,192
+        batch = _array(list(zip(rng.integers(-2**63, 2**63 - 1, 2_000).tolist(),
+                                rng.integers(-2**63, 2**63 - 1, 2_000).tolist())))
+        runs.add(batch)
+        stored.append(batch)
+    every = np.concatenate(stored)
+    absent = every.copy()
+    absent["lo"] += 1
+    assert runs.contains(every).all()
+    assert not runs.contains(absent).any()

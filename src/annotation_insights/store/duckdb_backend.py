@@ -45,12 +45,13 @@ class DuckDBTransaction(Transaction):
 
     def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
         pending = self.new_event_keys.setdefault(workspace_id, KeyRuns())
-        new = ~(self._event_keys.of(workspace_id).contains(batch.keys) | pending.contains(batch.keys))
+        keys = batch.keys_sorted()
+        new = ~(self._event_keys.of(workspace_id).contains(keys) | pending.contains(keys))
         if new.any():
             table = batch.table if new.all() else batch.table.filter(pa.array(new))
             self.stage_table("stage_events", queries.STAGE_EVENTS, table)
             self.execute(queries.INSERT_EVENTS, {"workspace_id": workspace_id})
-            pending.add(batch.keys[new])
+            pending.add(keys, where=new)
         return new
 
     def lock_workspace(self, workspace_id: int) -> None:

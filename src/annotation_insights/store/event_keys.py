@@ -30,11 +30,6 @@ class _Run:
     def __init__(self, hi: np.ndarray, lo: np.ndarray) -> None:
         self.hi, self.lo = hi, lo
 
-    @classmethod
-    def of(cls, keys: np.ndarray) -> "_Run":
-        order = np.argsort(keys["hi"])
-        return cls(np.ascontiguousarray(keys["hi"][order]), np.ascontiguousarray(keys["lo"][order]))
-
     def merged(self, other: "_Run") -> "_Run":
         """Both runs as one, in time linear in their sizes (no re-sort of this one)."""
         at = np.searchsorted(self.hi, other.hi)
@@ -62,6 +57,70 @@ class _Run:
 _EMPTY = np.empty(0, dtype=KEY)
 
 
+class SortedKeys:
+    """A batch's keys sorted by their high half once, for every lookup and the add."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.order = np.argsort(keys["hi"])
+        self.hi, self.lo = keys["hi"][self.order], keys["lo"][self.order]
+
+    def in_given_order(self, values: np.ndarray) -> np.ndarray:
+        result = np.empty_like(values)
+        result[self.order] = values
+        return result
+
+    def run(self, where: np.ndarray | None) -> _Run:
+        if where is None:
+            return _Run(self.hi, self.lo)
+        chosen = where[self.order]
+        return _Run(self.hi[chosen], self.lo[chosen])
+
+
+class _Filter:
+    """One bit for each value of a high half's leading bits, set where a stored key has
+    them: most new keys are told absent by one bit instead of a binary search in every
+    run (which, over megabytes of keys, waits on memory at each step). At most one bit
+    in `LOAD` is set; past that the filter is rebuilt twice as large."""
+
+    LOAD = 8
+    _SIGN = np.uint64(1 << 63)
+
+    def __init__(self, log2_bits: int) -> None:
+        self._shift = np.uint64(64 - log2_bits)
+        self._words = np.zeros(1 << max(0, log2_bits - 6), dtype=np.uint64)
+        self._capacity, self._keys = (1 << log2_bits) // self.LOAD, 0
+
+    @classmethod
+    def sized_for(cls, sorted_highs: list[np.ndarray]) -> "_Filter":
+        keys = sum(len(hi) for hi in sorted_highs)
+        bits = cls(max(16, int(2 * keys * cls.LOAD).bit_length()))
+        for hi in sorted_highs:
+            bits.add(hi)
+        return bits
+
+    def _positions(self, sorted_hi: np.ndarray) -> np.ndarray:
+        # Flipping the sign bit keeps the order of sorted signed halves, so the positions
+        # come out sorted too.
+        return (sorted_hi.view(np.uint64) ^ self._SIGN) >> self._shift
+
+    def add(self, sorted_hi: np.ndarray) -> bool:
+        """Set the keys' bits; False (nothing set) if the filter would be too full."""
+        if self._keys + len(sorted_hi) > self._capacity:
+            return False
+        self._keys += len(sorted_hi)
+        if len(sorted_hi):
+            at = self._positions(sorted_hi)
+            words = at >> np.uint64(6)
+            starts = np.flatnonzero(np.r_[True, words[1:] != words[:-1]])
+            self._words[words[starts]] |= np.bitwise_or.reduceat(
+                np.uint64(1) << (at & np.uint64(63)), starts)
+        return True
+
+    def may_contain(self, sorted_hi: np.ndarray) -> np.ndarray:
+        at = self._positions(sorted_hi)
+        return ((self._words[at >> np.uint64(6)] >> (at & np.uint64(63))) & np.uint64(1)).astype(bool)
+
+
 class KeyRuns:
     """A set of event keys (`KEY` records) as sorted runs whose sizes shrink at least
     `GROWTH`-fold from the first to the last; a run added to the end is merged into the
@@ -69,23 +128,25 @@ class KeyRuns:
 
     def __init__(self, keys: np.ndarray = _EMPTY, *, growth: int = GROWTH) -> None:
         self._growth = growth
-        self._runs = [_Run.of(keys)] if len(keys) else []
+        self._runs = [SortedKeys(keys).run(None)] if len(keys) else []
+        self._filter = _Filter.sized_for([run.hi for run in self._runs])
 
-    def contains(self, probe: np.ndarray) -> np.ndarray:
-        result = np.zeros(len(probe), dtype=bool)
-        if len(probe) == 0 or not self._runs:
-            return result
-        order = np.argsort(probe["hi"])  # one sort of the probe serves every run
-        hi, lo = probe["hi"][order], probe["lo"][order]
-        found = self._runs[0].contains_sorted(hi, lo)
-        for run in self._runs[1:]:
-            found |= run.contains_sorted(hi, lo)
-        result[order] = found
-        return result
+    def contains(self, probe: "np.ndarray | SortedKeys") -> np.ndarray:
+        probe = probe if isinstance(probe, SortedKeys) else SortedKeys(probe)
+        found = np.zeros(len(probe.hi), dtype=bool)
+        maybe = np.flatnonzero(self._filter.may_contain(probe.hi))
+        if len(maybe):
+            hi, lo = probe.hi[maybe], probe.lo[maybe]
+            for run in self._runs:
+                found[maybe] |= run.contains_sorted(hi, lo)
+        return probe.in_given_order(found)
 
-    def add(self, keys: np.ndarray) -> None:
-        if len(keys):
-            self._add_run(_Run.of(keys))
+    def add(self, keys: "np.ndarray | SortedKeys", where: np.ndarray | None = None) -> None:
+        """Add the keys (those where `where` is true, if given)."""
+        keys = keys if isinstance(keys, SortedKeys) else SortedKeys(keys)
+        run = keys.run(where)
+        if len(run):
+            self._add_run(run)
 
     def add_runs(self, other: "KeyRuns") -> None:
         """Add another set's keys (already sorted runs: nothing is re-sorted)."""
@@ -94,6 +155,8 @@ class KeyRuns:
 
     def _add_run(self, run: _Run) -> None:
         self._runs.append(run)
+        if not self._filter.add(run.hi):
+            self._filter = _Filter.sized_for([run.hi for run in self._runs])
         while len(self._runs) > 1 and len(self._runs[-2]) < self._growth * len(self._runs[-1]):
             last = self._runs.pop()
             self._runs[-1] = self._runs[-1].merged(last)
