@@ -23,7 +23,7 @@ def _array(pairs) -> np.ndarray:
 @settings(max_examples=200, deadline=None)
 @given(stored=keys, batches=st.lists(keys, max_size=5), probe=keys)
 def test_membership_matches_a_set_through_adds_and_merges(stored, batches, probe):
-    runs, expected = KeyRuns(_array(stored), growth=2), set(stored)
+    runs, expected = KeyRuns(_array(stored), fanout=2), set(stored)
     for batch in batches:
         new = [k for k in dict.fromkeys(batch) if k not in expected]
         runs.add(_array(new))

@@ -5,12 +5,10 @@ every stored event key and decide which events of a batch are new without an ind
 Updating an ART index of random 128-bit keys cost more than everything else ingest does;
 sorted NumPy arrays cost 16 bytes a key and a binary search per lookup.
 
-Keys live in a few sorted runs, each at least four times the size of the next, like a
-log-structured merge tree: a batch becomes a new last run and is merged into the runs
-before it only while they are not yet four times its size. Adding a batch never
-re-sorts the history, and each key is copied about log4(keys / batch) times in all
-(the single large run this replaced was copied whole for every batch until it held
-four million keys).
+Keys live in sorted runs, like a log-structured merge tree: a batch becomes a new run,
+and every eight runs of about one size are merged into one, so adding a batch never
+re-sorts the history and each key is copied a few times in all. A bit filter over the
+keys' leading bits tells most new keys absent without searching the runs.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 KEY = np.dtype([("hi", "<i8"), ("lo", "<i8")])
-GROWTH = 4
+FANOUT = 8
 
 
 class _Run:
@@ -30,10 +28,12 @@ class _Run:
     def __init__(self, hi: np.ndarray, lo: np.ndarray) -> None:
         self.hi, self.lo = hi, lo
 
-    def merged(self, other: "_Run") -> "_Run":
-        """Both runs as one, in time linear in their sizes (no re-sort of this one)."""
-        at = np.searchsorted(self.hi, other.hi)
-        return _Run(np.insert(self.hi, at, other.hi), np.insert(self.lo, at, other.lo))
+    @classmethod
+    def merged(cls, runs: list["_Run"]) -> "_Run":
+        """Several runs as one (a stable sort finds the sorted runs and merges them)."""
+        hi = np.concatenate([run.hi for run in runs])
+        order = np.argsort(hi, kind="stable")
+        return cls(hi[order], np.concatenate([run.lo for run in runs])[order])
 
     def __len__(self) -> int:
         return len(self.hi)
@@ -80,7 +80,7 @@ class _Filter:
     """One bit for each value of a high half's leading bits, set where a stored key has
     them: most new keys are told absent by one bit instead of a binary search in every
     run (which, over megabytes of keys, waits on memory at each step). At most one bit
-    in `LOAD` is set; past that the filter is rebuilt twice as large."""
+    in `LOAD` is set; past that the filter is rebuilt larger."""
 
     LOAD = 8
     _SIGN = np.uint64(1 << 63)
@@ -93,7 +93,7 @@ class _Filter:
     @classmethod
     def sized_for(cls, sorted_highs: list[np.ndarray]) -> "_Filter":
         keys = sum(len(hi) for hi in sorted_highs)
-        bits = cls(max(16, int(2 * keys * cls.LOAD).bit_length()))
+        bits = cls(max(16, int(4 * keys * cls.LOAD).bit_length()))  # room to grow 4-fold
         for hi in sorted_highs:
             bits.add(hi)
         return bits
@@ -122,18 +122,23 @@ class _Filter:
 
 
 class KeyRuns:
-    """A set of event keys (`KEY` records) as sorted runs whose sizes shrink at least
-    `GROWTH`-fold from the first to the last; a run added to the end is merged into the
-    runs before it until that holds again, so each key is copied a few times in all."""
+    """A set of event keys (`KEY` records) as sorted runs in tiers: when the last `FANOUT`
+    runs are of about one size, they are merged into one, so each key is copied about
+    log_FANOUT(keys / batch) times in all, and a lookup searches a few runs per tier
+    (only for the keys the bit filter cannot tell absent)."""
 
-    def __init__(self, keys: np.ndarray = _EMPTY, *, growth: int = GROWTH) -> None:
-        self._growth = growth
+    def __init__(self, keys: np.ndarray = _EMPTY, *, fanout: int = FANOUT) -> None:
+        self._fanout = fanout
         self._runs = [SortedKeys(keys).run(None)] if len(keys) else []
-        self._filter = _Filter.sized_for([run.hi for run in self._runs])
+        self._filter: _Filter | None = None  # made on the first lookup among stored keys
 
     def contains(self, probe: "np.ndarray | SortedKeys") -> np.ndarray:
         probe = probe if isinstance(probe, SortedKeys) else SortedKeys(probe)
         found = np.zeros(len(probe.hi), dtype=bool)
+        if not self._runs:
+            return found
+        if self._filter is None:
+            self._filter = _Filter.sized_for([run.hi for run in self._runs])
         maybe = np.flatnonzero(self._filter.may_contain(probe.hi))
         if len(maybe):
             hi, lo = probe.hi[maybe], probe.lo[maybe]
@@ -155,11 +160,11 @@ class KeyRuns:
 
     def _add_run(self, run: _Run) -> None:
         self._runs.append(run)
-        if not self._filter.add(run.hi):
+        if self._filter is not None and not self._filter.add(run.hi):
             self._filter = _Filter.sized_for([run.hi for run in self._runs])
-        while len(self._runs) > 1 and len(self._runs[-2]) < self._growth * len(self._runs[-1]):
-            last = self._runs.pop()
-            self._runs[-1] = self._runs[-1].merged(last)
+        tier = self._fanout
+        while len(self._runs) >= tier and len(self._runs[-tier]) <= 2 * len(self._runs[-1]):
+            self._runs[-tier:] = [_Run.merged(self._runs[-tier:])]
 
 
 class EventKeys:
