@@ -108,7 +108,6 @@ def import_blocks(db: Database, workspace: Workspace, blocks: Iterable[Block], *
     goes row by row, `batch_size` events a transaction, bad rows to the rejects file."""
     summary = ImportSummary(rejects_path=rejects.path)
     params = {"workspace_id": workspace.id, "source": source}
-    db.prepare_for_bulk_load()
     if restart:
         with db.transaction() as tx:
             tx.execute(q.DELETE_IMPORT_CHECKPOINT, params)

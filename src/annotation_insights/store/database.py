@@ -112,10 +112,6 @@ class Database(Reader):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    def prepare_for_bulk_load(self) -> None:
-        """Tune the store for large transactions for the rest of this process (an import);
-        a no-op where nothing needs tuning."""
-
     def migrate(self) -> None:
         """Bring the schema to the version this code knows; refuse a newer database."""
         from annotation_insights.errors import StoreUnavailable
