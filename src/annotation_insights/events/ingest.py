@@ -26,7 +26,9 @@ from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
 
 MAX_REPORTED_ERRORS = 1000
-_LARGE_BATCH_FACTS = 10_000  # (session, image) facts: an import block, a backlog catch-up
+# (session, image) and (session, annotation) facts: an import block (even the first,
+# small ones), a backlog catch-up; not an HTTP batch of 5,000 events (~4,500 facts).
+_LARGE_BATCH_FACTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     if len(known) < len(dates):
         tx.execute(q.INSERT_NEW_SESSION_IMAGES, params)
         tx.execute(q.INSERT_NEW_SESSION_ANNOTATIONS, params)
-    if facts.images.num_rows >= _LARGE_BATCH_FACTS:
+    if facts.images.num_rows + facts.annotations.num_rows >= _LARGE_BATCH_FACTS:
         tx.update_statistics(("session_images", "session_annotations"))
     bounds = {**params, "first_date": min(dates.values()), "last_date": max(dates.values())}
     tx.execute(q.REFRESH_SESSION_COUNTS, bounds)
