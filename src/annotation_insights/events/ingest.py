@@ -159,7 +159,7 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
     if known:
         tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, dates[key]) for key in known])
-    known_keys = pa.array([key.replace("-", "") for key in known], type=pa.string())
+    known_keys = pa.array(list(known), type=pa.string())
     for name, columns, table in (("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images),
                                  ("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS,
                                   facts.annotations)):

@@ -68,6 +68,7 @@ _SESSION_KEYS = pa.schema([("project", pa.string()), ("labeler", pa.string()),
                            ("session", pa.string()), ("day", pa.date32()),
                            ("session_date", pa.date32()), ("session_key", pa.string())])
 
+
 @dataclass(frozen=True)
 class Facts:
     """Rollup deltas of one batch of new events, as Arrow tables laid out like the

@@ -217,12 +217,16 @@ ORDER BY b.batch_no"""
 
 DELETE_BACKLOG = "DELETE FROM rollup_backlog WHERE batch_no <= :upto"
 
+# A session key as text in the form `metrics.definitions.stable_key` makes it (32 hex
+# digits; both backends print a UUID with dashes), so stored and staged keys compare.
+_SESSION_KEY_TEXT = "replace(CAST(session_key AS TEXT), '-', '')"
+
 STAGE_SESSIONS = (
     ("session_key", "UUID"), ("project", "TEXT"), ("labeler", "TEXT"), ("explicit", "BOOLEAN"),
     ("first_time_us", "BIGINT"), ("session_date", "DATE"), ("boxes_added", "BIGINT"),
     ("boxes_removed", "BIGINT"), ("boxes_updated", "BIGINT"))
 
-UPSERT_SESSIONS = """
+UPSERT_SESSIONS = f"""
 INSERT INTO sessions AS s (workspace_id, session_key, project, labeler, explicit, first_time_us,
     session_date, boxes_added, boxes_removed, boxes_updated, net_boxes_added, images_labeled,
     marked_null, model_assisted)
@@ -236,12 +240,12 @@ ON CONFLICT (workspace_id, session_key) DO UPDATE SET
     session_date = CASE WHEN excluded.first_time_us < s.first_time_us
                         THEN excluded.session_date ELSE s.session_date END,
     first_time_us = least(s.first_time_us, excluded.first_time_us)
-RETURNING CAST(session_key AS TEXT), session_date"""
+RETURNING {_SESSION_KEY_TEXT}, session_date"""
 
 # The staged sessions stored before this batch, with their dates: only their facts need
 # merging, and an explicit one may move to an earlier date (an earlier event came late).
-SELECT_STORED_SESSION_DATES = """
-SELECT CAST(session_key AS TEXT), session_date FROM sessions
+SELECT_STORED_SESSION_DATES = f"""
+SELECT {_SESSION_KEY_TEXT}, session_date FROM sessions
 WHERE workspace_id = :workspace_id
   AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)"""
 
