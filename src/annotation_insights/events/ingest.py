@@ -148,7 +148,8 @@ def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
 
 def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     """Upsert sessions first: their stored dates decide the dates of the fact rows. Only
-    the facts of sessions stored before this batch need merging with stored facts."""
+    the facts of sessions stored before this batch need merging with stored facts, and
+    only those sessions recounting; a new session arrives with its counts."""
     tx.stage_table("stage_sessions", q.STAGE_SESSIONS, facts.sessions)
     known = dict(tx.execute(q.SELECT_STORED_SESSION_DATES, params))
     dates = dict(tx.execute(q.UPSERT_SESSIONS, params))
@@ -169,12 +170,11 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     if known:
         known_dates = [dates[key] for key in known]
         merged = {**params, "first_date": min(known_dates), "last_date": max(known_dates)}
-        for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS):
+        for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS,
+                          q.REFRESH_SESSION_COUNTS):
             tx.execute(statement, merged)
     if len(known) < len(dates):
         tx.execute(q.INSERT_NEW_SESSION_IMAGES, params)
         tx.execute(q.INSERT_NEW_SESSION_ANNOTATIONS, params)
     if facts.images.num_rows + facts.annotations.num_rows >= _LARGE_BATCH_FACTS:
         tx.update_statistics(("session_images", "session_annotations"))
-    bounds = {**params, "first_date": min(dates.values()), "last_date": max(dates.values())}
-    tx.execute(q.REFRESH_SESSION_COUNTS, bounds)

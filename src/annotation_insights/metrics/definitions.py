@@ -98,9 +98,11 @@ def session_facts(events: pa.Table, timezone: str) -> Facts:
         stable_key(part["project"], part["labeler"], "d", part["day"].isoformat())}
         for part in parts], schema=_SESSION_KEYS) if parts else _SESSION_KEYS.empty_table()
     keyed = engine.run(q.KEYED_EVENTS, batch_events=events, session_keys=keys)
-    return Facts(*(engine.run(sql, keyed_events=keyed) for sql in (
-        q.FACT_SESSIONS, q.FACT_SESSION_IMAGES, q.FACT_SESSION_ANNOTATIONS)),
-        engine.run(q.FACT_REVIEW_DAYS, batch_events=events))
+    images = engine.run(q.FACT_SESSION_IMAGES, keyed_events=keyed)
+    annotations = engine.run(q.FACT_SESSION_ANNOTATIONS, keyed_events=keyed)
+    sessions = engine.run(q.FACT_SESSIONS, keyed_events=keyed, fact_images=images,
+                          fact_annotations=annotations)
+    return Facts(sessions, images, annotations, engine.run(q.FACT_REVIEW_DAYS, batch_events=events))
 
 
 # --- §5 reported fields --------------------------------------------------------------

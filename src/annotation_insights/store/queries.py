@@ -146,12 +146,30 @@ WHERE e.{_LABELING}"""
 # (session, annotation); the store keeps them and recounts the sessions they touch. Each
 # fact carries its session's date in this batch, which is the stored date when the
 # session is new.
-FACT_SESSIONS = """
-SELECT session_key, project, labeler, explicit, min(time_us) AS first_time_us, session_date,
-       count(*) FILTER (WHERE type = 'annotation.created') AS boxes_added,
-       count(*) FILTER (WHERE type = 'annotation.deleted') AS boxes_removed,
-       count(*) FILTER (WHERE type = 'annotation.updated') AS boxes_updated
-FROM keyed_events GROUP BY session_key, project, labeler, explicit, session_date"""
+# A session's distinct counts from its (session, image) and (session, annotation) facts:
+# the batch's for a new session, the stored ones for a session a batch touched again.
+_SESSION_COUNTS = """SELECT i.session_key, i.images_labeled, i.marked_null, i.model_assisted,
+       coalesce(a.net_boxes_added, 0) AS net_boxes_added
+FROM (SELECT session_key,
+             count(*) FILTER (WHERE labeled) AS images_labeled,
+             count(*) FILTER (WHERE marked_null) AS marked_null,
+             count(*) FILTER (WHERE model_assisted) AS model_assisted
+      FROM {images} AS f GROUP BY session_key) i
+LEFT JOIN (SELECT session_key, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
+           FROM {annotations} AS f GROUP BY session_key) a ON a.session_key = i.session_key"""
+
+# Inputs: `keyed_events`, and the batch's facts as `fact_images`, `fact_annotations`.
+FACT_SESSIONS = f"""
+SELECT e.session_key, e.project, e.labeler, e.explicit, e.first_time_us, e.session_date,
+       e.boxes_added, e.boxes_removed, e.boxes_updated, c.net_boxes_added, c.images_labeled,
+       c.marked_null, c.model_assisted
+FROM (SELECT session_key, project, labeler, explicit, min(time_us) AS first_time_us, session_date,
+             count(*) FILTER (WHERE type = 'annotation.created') AS boxes_added,
+             count(*) FILTER (WHERE type = 'annotation.deleted') AS boxes_removed,
+             count(*) FILTER (WHERE type = 'annotation.updated') AS boxes_updated
+      FROM keyed_events GROUP BY session_key, project, labeler, explicit, session_date) e
+JOIN ({_SESSION_COUNTS.format(images="fact_images", annotations="fact_annotations")}) c
+  ON c.session_key = e.session_key"""
 
 FACT_SESSION_IMAGES = """
 SELECT session_key, image, project, labeler,
@@ -224,14 +242,18 @@ _SESSION_KEY_TEXT = "replace(CAST(session_key AS TEXT), '-', '')"
 STAGE_SESSIONS = (
     ("session_key", "UUID"), ("project", "TEXT"), ("labeler", "TEXT"), ("explicit", "BOOLEAN"),
     ("first_time_us", "BIGINT"), ("session_date", "DATE"), ("boxes_added", "BIGINT"),
-    ("boxes_removed", "BIGINT"), ("boxes_updated", "BIGINT"))
+    ("boxes_removed", "BIGINT"), ("boxes_updated", "BIGINT"), ("net_boxes_added", "BIGINT"),
+    ("images_labeled", "BIGINT"), ("marked_null", "BIGINT"), ("model_assisted", "BIGINT"))
 
+# A new session is stored with the counts of its facts in the batch; a stored one keeps
+# its counts here, and REFRESH_SESSION_COUNTS recounts them from its merged facts.
 UPSERT_SESSIONS = f"""
 INSERT INTO sessions AS s (workspace_id, session_key, project, labeler, explicit, first_time_us,
     session_date, boxes_added, boxes_removed, boxes_updated, net_boxes_added, images_labeled,
     marked_null, model_assisted)
 SELECT :workspace_id, CAST(session_key AS UUID), project, labeler, explicit, first_time_us,
-       session_date, boxes_added, boxes_removed, boxes_updated, 0, 0, 0, 0
+       session_date, boxes_added, boxes_removed, boxes_updated, net_boxes_added, images_labeled,
+       marked_null, model_assisted
 FROM stage_sessions
 ON CONFLICT (workspace_id, session_key) DO UPDATE SET
     boxes_added = s.boxes_added + excluded.boxes_added,
@@ -344,25 +366,21 @@ FROM (SELECT CAST(session_key AS UUID) AS session_key, session_date FROM stage_m
 WHERE session_annotations.workspace_id = :workspace_id
   AND session_annotations.session_key = m.session_key"""
 
-# The per-session distinct counts (SPEC §5) are recomputed from the facts of the sessions a
-# batch touched: order-independent and self-correcting. The date bounds (those sessions'
-# dates) let both backends read only the recent part of the fact tables.
-_TOUCHED_FACTS = """workspace_id = :workspace_id AND session_date BETWEEN :first_date AND :last_date
-        AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)"""
+# The per-session distinct counts (SPEC §5) of the sessions a batch touched that were
+# stored before it are recounted from their merged facts: order-independent and
+# self-correcting. The date bounds (those sessions' dates) let both backends read only
+# the recent part of the fact tables.
+_TOUCHED_FACTS = """(SELECT session_key, {columns} FROM {facts}
+        WHERE workspace_id = :workspace_id AND session_date BETWEEN :first_date AND :last_date
+          AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_session_dates))"""
 
 REFRESH_SESSION_COUNTS = f"""
-UPDATE sessions SET images_labeled = i.images_labeled, marked_null = i.marked_null,
-    model_assisted = i.model_assisted, net_boxes_added = coalesce(a.net_boxes_added, 0)
-FROM (SELECT session_key,
-             count(*) FILTER (WHERE labeled) AS images_labeled,
-             count(*) FILTER (WHERE marked_null) AS marked_null,
-             count(*) FILTER (WHERE model_assisted) AS model_assisted
-      FROM session_images WHERE {_TOUCHED_FACTS}
-      GROUP BY session_key) i
-LEFT JOIN (SELECT session_key, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
-           FROM session_annotations WHERE {_TOUCHED_FACTS}
-           GROUP BY session_key) a ON a.session_key = i.session_key
-WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = i.session_key"""
+UPDATE sessions SET images_labeled = c.images_labeled, marked_null = c.marked_null,
+    model_assisted = c.model_assisted, net_boxes_added = c.net_boxes_added
+FROM ({_SESSION_COUNTS.format(
+    images=_TOUCHED_FACTS.format(facts="session_images", columns="labeled, marked_null, model_assisted"),
+    annotations=_TOUCHED_FACTS.format(facts="session_annotations", columns="created, deleted"))}) c
+WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = c.session_key"""
 
 STAGE_REVIEW_DAYS = (
     ("project", "TEXT"), ("labeler", "TEXT"), ("review_date", "DATE"),
