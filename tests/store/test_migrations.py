@@ -39,13 +39,15 @@ def _stats(db, workspace) -> dict:
 
 
 def test_a_store_of_schema_2_is_upgraded_with_its_data_and_rollups(database_url):
-    first, later = worked_events(), worked_events(project="q", prefix="f")
+    # Labeler B works on the images A labeled before the upgrade: the totals count each
+    # image once only if the upgrade keyed the stored images as ingest keys new ones.
+    first = worked_events()
+    later = worked_events(project="q", prefix="f") + worked_events(labeler="B", prefix="g")
     with open_database(database_url) as db:
         ingest(db, create_workspace(db, "acme"), validate_batch(first))
         before = _stats(db, get_workspace(db, "acme"))
-        with db.transaction() as tx:  # undo what migrations 3 and 4 changed
-            tx.execute("DROP TABLE images")
-            tx.execute("ALTER TABLE session_images DROP COLUMN image_no")
+        with db.transaction() as tx:  # undo what migrations 3 to 5 changed
+            tx.execute("ALTER TABLE session_images DROP COLUMN image_key")
             tx.execute("ALTER TABLE events ADD COLUMN key_hi BIGINT")
             tx.execute("ALTER TABLE events ADD COLUMN key_lo BIGINT")
             if db.dialect.name == "duckdb":

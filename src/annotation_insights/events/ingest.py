@@ -166,7 +166,6 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
                                   facts.annotations)):
         known_rows = pc.is_in(table.column("session_key"), value_set=known_keys)
         tx.stage_table(name, columns, table.append_column("known", known_rows))
-    tx.execute(q.NUMBER_NEW_IMAGES, params)
     if known:
         known_dates = [dates[key] for key in known]
         merged = {**params, "first_date": min(known_dates), "last_date": max(known_dates)}

@@ -8,6 +8,8 @@ ingest maintains, so a query costs what its answer needs rather than a rescan of
 
 from __future__ import annotations
 
+from annotation_insights.store.queries import IMAGE_KEY
+
 Statement = str | tuple[str, str]  # plain SQL, or (dialect name, SQL) for one backend only
 
 MIGRATIONS: list[tuple[int, list[Statement]]] = [
@@ -165,6 +167,15 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
         """UPDATE session_images SET image_no = i.image_no FROM images i
            WHERE i.workspace_id = session_images.workspace_id
              AND i.project = session_images.project AND i.image = session_images.image""",
+    ]),
+    # Images are counted by a key computed from (project, image) instead of a number
+    # assigned on first sight: numbering looked up every stored image for each batch,
+    # which grew with the workspace's history (0.18 µs an event of a 10M import's writer).
+    (5, [
+        "ALTER TABLE session_images ADD COLUMN image_key UUID",
+        f"UPDATE session_images SET image_key = CAST({IMAGE_KEY} AS UUID)",
+        "ALTER TABLE session_images DROP COLUMN image_no",
+        "DROP TABLE images",
     ]),
 ]
 

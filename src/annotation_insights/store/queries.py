@@ -142,6 +142,12 @@ FROM batch_events e JOIN session_keys k
  AND k.day IS NOT DISTINCT FROM (CASE WHEN e.session IS NULL THEN e.local_date END)
 WHERE e.{_LABELING}"""
 
+# A (project, image)'s identity in the fact tables, by which the distinct-image totals
+# count: 128 bits (32 hex digits, stored as a UUID), so distinct keys are distinct
+# images; computed from the pair alone, the same on every backend, so storing a fact
+# needs no lookup of the images seen before.
+IMAGE_KEY = "md5(project || chr(31) || image)"
+
 # SPEC §5's per-session counts start from these facts of each (session, image) and
 # (session, annotation); the store keeps them and recounts the sessions they touch. Each
 # fact carries its session's date in this batch, which is the stored date when the
@@ -171,8 +177,8 @@ FROM (SELECT session_key, project, labeler, explicit, min(time_us) AS first_time
 JOIN ({_SESSION_COUNTS.format(images="fact_images", annotations="fact_annotations")}) c
   ON c.session_key = e.session_key"""
 
-FACT_SESSION_IMAGES = """
-SELECT session_key, image, project, labeler,
+FACT_SESSION_IMAGES = f"""
+SELECT session_key, image, project, labeler, {IMAGE_KEY} AS image_key,
        bool_or(starts_with(type, 'annotation.') OR type = 'image.marked_null') AS labeled,
        bool_or(type = 'image.marked_null') AS marked_null,
        bool_or(type = 'image.model_assisted'
@@ -279,11 +285,10 @@ STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"))
 # before the batch (`known`).
 STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
-    ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"), ("model_assisted", "BOOLEAN"),
+    ("image_key", "UUID"), ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"), ("model_assisted", "BOOLEAN"),
     ("session_date", "DATE"), ("known", "BOOLEAN"))
 
-# Each (project, image) gets a number the first time it is seen (`images`), by which the
-# distinct-image totals count. The facts of known sessions are merged with an UPDATE of
+# The facts of known sessions are merged with an UPDATE of
 # the rows that exist and an INSERT of the rest, both joined only within those sessions'
 # dates: with the workspace's writer serialised this is a correct upsert, and it reads
 # the recent part of the table instead of maintaining an index of every (session, image)
@@ -296,22 +301,12 @@ _KNOWN_FACTS = """(SELECT {columns}, d.session_date FROM {facts} f
        JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = CAST(f.session_key AS UUID)
        WHERE f.known)"""
 
-NUMBER_NEW_IMAGES = """
-INSERT INTO images (workspace_id, project, image, image_no)
-SELECT :workspace_id, s.project, s.image,
-       (SELECT coalesce(max(image_no), 0) FROM images WHERE workspace_id = :workspace_id)
-       + row_number() OVER (ORDER BY s.project, s.image)
-FROM (SELECT DISTINCT project, image FROM stage_session_images) s
-WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.workspace_id = :workspace_id
-                  AND i.project = s.project AND i.image = s.image)"""
-
 _INSERT_SESSION_IMAGES = """
 INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
-    labeled, marked_null, model_assisted, image_no)
+    labeled, marked_null, model_assisted, image_key)
 SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
-       s.labeled, s.marked_null, s.model_assisted, i.image_no
-FROM {source} s
-JOIN images i ON i.workspace_id = :workspace_id AND i.project = s.project AND i.image = s.image"""
+       s.labeled, s.marked_null, s.model_assisted, CAST(s.image_key AS UUID)
+FROM {source} s"""
 
 MERGE_SESSION_IMAGES = (f"""
 UPDATE session_images AS si SET labeled = si.labeled OR s.labeled,
@@ -322,7 +317,7 @@ WHERE s.known AND {_TOUCHED.format(alias="si", item="image")}
   AND ((s.labeled AND NOT si.labeled) OR (s.marked_null AND NOT si.marked_null)
        OR (s.model_assisted AND NOT si.model_assisted))""", _INSERT_SESSION_IMAGES.format(
     source=_KNOWN_FACTS.format(facts="stage_session_images", columns="""f.session_key, f.image,
-           f.project, f.labeler, f.labeled, f.marked_null, f.model_assisted""")) + f"""
+           f.project, f.labeler, f.image_key, f.labeled, f.marked_null, f.model_assisted""")) + f"""
 WHERE NOT EXISTS (SELECT 1 FROM session_images si WHERE {_TOUCHED.format(alias="si", item="image")})""")
 
 INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES.format(source="stage_session_images") + """
@@ -413,10 +408,10 @@ GROUP BY project, labeler"""
 UNIQUE_IMAGE_TOTALS = f"""
 SELECT count(*) FILTER (WHERE labeled), count(*) FILTER (WHERE marked_null),
        count(*) FILTER (WHERE model_assisted)
-FROM (SELECT image_no, bool_or(labeled) AS labeled, bool_or(marked_null) AS marked_null,
+FROM (SELECT image_key, bool_or(labeled) AS labeled, bool_or(marked_null) AS marked_null,
              bool_or(model_assisted) AS model_assisted
       FROM session_images WHERE {_RANGE.format(date="session_date")}
-      GROUP BY image_no) AS images"""
+      GROUP BY image_key) AS images"""
 
 # --- time series (dashboard) ---------------------------------------------------------
 # `:unit` is 'day', 'week' (ISO weeks, from Monday) or 'month'. Dates are cast to TIMESTAMP
@@ -444,11 +439,11 @@ GROUP BY 1, 2"""
 # range; a NULL period or group marks the rolled-up rows.
 SERIES_UNIQUE_IMAGES = f"""
 SELECT period, grp, grouping(period), grouping(grp),
-       count(DISTINCT CASE WHEN labeled THEN image_no END),
-       count(DISTINCT CASE WHEN marked_null THEN image_no END),
-       count(DISTINCT CASE WHEN model_assisted THEN image_no END)
+       count(DISTINCT CASE WHEN labeled THEN image_key END),
+       count(DISTINCT CASE WHEN marked_null THEN image_key END),
+       count(DISTINCT CASE WHEN model_assisted THEN image_key END)
 FROM (SELECT {_PERIOD.format(date="session_date")} AS period,
-             {_GROUP} AS grp, image_no, labeled, marked_null, model_assisted
+             {_GROUP} AS grp, image_key, labeled, marked_null, model_assisted
       FROM session_images WHERE {_RANGE.format(date="session_date")}) AS facts
 GROUP BY GROUPING SETS ((period, grp), (period), (grp), ())"""
 
