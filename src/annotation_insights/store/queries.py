@@ -285,14 +285,14 @@ STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"))
 # before the batch (`known`).
 STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
-    ("image_key", "UUID"), ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"), ("model_assisted", "BOOLEAN"),
-    ("session_date", "DATE"), ("known", "BOOLEAN"))
+    ("image_key", "UUID"), ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"),
+    ("model_assisted", "BOOLEAN"), ("session_date", "DATE"), ("known", "BOOLEAN"))
 
-# The facts of known sessions are merged with an UPDATE of
-# the rows that exist and an INSERT of the rest, both joined only within those sessions'
-# dates: with the workspace's writer serialised this is a correct upsert, and it reads
-# the recent part of the table instead of maintaining an index of every (session, image)
-# and (session, annotation) ever seen. Facts of new sessions are inserted as they are.
+# The facts of known sessions are merged with an UPDATE of the rows that exist and an
+# INSERT of the rest, both joined only within those sessions' dates: with the workspace's
+# writer serialised this is a correct upsert, and it reads the recent part of the table
+# instead of maintaining an index of every (session, image) and (session, annotation)
+# ever seen. Facts of new sessions are inserted as they are.
 _TOUCHED = """{alias}.workspace_id = :workspace_id
   AND {alias}.session_date BETWEEN :first_date AND :last_date
   AND {alias}.session_key = CAST(s.session_key AS UUID) AND {alias}.{item} = s.{item}"""
@@ -373,7 +373,8 @@ REFRESH_SESSION_COUNTS = f"""
 UPDATE sessions SET images_labeled = c.images_labeled, marked_null = c.marked_null,
     model_assisted = c.model_assisted, net_boxes_added = c.net_boxes_added
 FROM ({_SESSION_COUNTS.format(
-    images=_TOUCHED_FACTS.format(facts="session_images", columns="labeled, marked_null, model_assisted"),
+    images=_TOUCHED_FACTS.format(facts="session_images",
+                                 columns="labeled, marked_null, model_assisted"),
     annotations=_TOUCHED_FACTS.format(facts="session_annotations", columns="created, deleted"))}) c
 WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = c.session_key"""
 
