@@ -20,9 +20,8 @@ import pyarrow as pa
 from annotation_insights.store import queries
 from annotation_insights.store.dialect import DUCKDB
 
-_lock = threading.Lock()
-_local = threading.local()
-_calls = threading.Condition()  # guards the two below
+_calls = threading.Condition()  # guards everything below
+_idle: list[duckdb.DuckDBPyConnection] = []  # cursors no call is using
 _running = 0
 _closing = False
 
@@ -37,14 +36,6 @@ def _open() -> duckdb.DuckDBPyConnection:
 _database = _open()
 
 
-def _cursor() -> duckdb.DuckDBPyConnection:
-    cursor = getattr(_local, "cursor", None)
-    if cursor is None:
-        with _lock:  # creating cursors of one database is not thread-safe
-            cursor = _local.cursor = _database.cursor()
-    return cursor
-
-
 def run(sql: str, params: dict[str, Any] | None = None, **relations: pa.Table) -> pa.Table:
     """Run one statement over the given Arrow tables (joinable by their keyword names)."""
     global _running
@@ -52,8 +43,11 @@ def run(sql: str, params: dict[str, Any] | None = None, **relations: pa.Table) -
         if _closing:
             raise RuntimeError("the process is exiting")
         _running += 1
+        # A cursor per concurrent call, kept here rather than by the calling thread: a
+        # DuckDB connection released by a thread that ends while the interpreter exits
+        # aborts the process, so every cursor is closed by `_close` below instead.
+        cursor = _idle.pop() if _idle else _database.cursor()
     try:
-        cursor = _cursor()
         for name, table in relations.items():
             cursor.register(name, table)
         try:
@@ -63,16 +57,23 @@ def run(sql: str, params: dict[str, Any] | None = None, **relations: pa.Table) -
                 cursor.unregister(name)
     finally:
         with _calls:
+            _idle.append(cursor)
             _running -= 1
             _calls.notify_all()
 
 
 @atexit.register
-def _let_running_calls_finish() -> None:
+def _close() -> None:
     """A daemon thread (a request or import thread) still inside DuckDB when the
     interpreter finalizes is stopped in the middle of C++ code, which aborts the whole
-    process; so at exit new calls are refused and running ones are waited for."""
+    process; so at exit new calls are refused, running ones are waited for, and the
+    engine is closed while the interpreter is whole."""
     global _closing
     with _calls:
         _closing = True
-        _calls.wait_for(lambda: _running == 0, timeout=30)
+        if not _calls.wait_for(lambda: _running == 0, timeout=30):
+            return
+        for cursor in _idle:
+            cursor.close()
+        _idle.clear()
+        _database.close()

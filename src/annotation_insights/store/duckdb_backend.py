@@ -98,8 +98,10 @@ class DuckDBDatabase(Database):
         self._write_lock = threading.Lock()
         self.known_names: set = set()
         self._event_keys = EventKeys(self._load_event_keys)
-        self._local = threading.local()
-        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        # One reading cursor per thread, held here and not by the thread: a DuckDB
+        # connection released by a thread that ends while the interpreter exits aborts
+        # the process, so every cursor is closed by `close` instead.
+        self._cursors: dict[int, duckdb.DuckDBPyConnection] = {}
         self._cursors_lock = threading.Lock()
 
     def _load_event_keys(self, workspace_id: int):
@@ -112,12 +114,11 @@ class DuckDBDatabase(Database):
         return arrays["key_hi"].view(np.int64), arrays["key_lo"].view(np.int64)
 
     def _reader(self) -> duckdb.DuckDBPyConnection:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._conn.cursor()
-            self._local.cursor = cursor
-            with self._cursors_lock:
-                self._cursors.append(cursor)
+        thread = threading.get_ident()
+        with self._cursors_lock:
+            cursor = self._cursors.get(thread)
+            if cursor is None:
+                cursor = self._cursors[thread] = self._conn.cursor()
         return cursor
 
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:
@@ -159,7 +160,7 @@ class DuckDBDatabase(Database):
         if self.rollup_backlog is not None:
             self.rollup_backlog.catch_up()
         with self._cursors_lock:
-            for cursor in self._cursors:
+            for cursor in self._cursors.values():
                 cursor.close()
             self._cursors.clear()
         self._conn.close()
