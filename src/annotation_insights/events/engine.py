@@ -42,11 +42,11 @@ def run(sql: str, params: dict[str, Any] | None = None, **relations: pa.Table) -
     with _calls:
         if _closing:
             raise RuntimeError("the process is exiting")
-        _running += 1
         # A cursor per concurrent call, kept here rather than by the calling thread: a
         # DuckDB connection released by a thread that ends while the interpreter exits
         # aborts the process, so every cursor is closed by `_close` below instead.
         cursor = _idle.pop() if _idle else _database.cursor()
+        _running += 1
     try:
         for name, table in relations.items():
             cursor.register(name, table)
