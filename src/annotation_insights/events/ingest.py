@@ -158,8 +158,6 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
         tx.execute(q.MOVE_SESSION_IMAGES, params)
         tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
-    if known:
-        tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, dates[key]) for key in known])
     known_keys = pa.array(list(known), type=pa.string())
     for name, columns, table in (("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images),
                                  ("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS,
@@ -167,6 +165,7 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         known_rows = pc.is_in(table.column("session_key"), value_set=known_keys)
         tx.stage_table(name, columns, table.append_column("known", known_rows))
     if known:
+        tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, dates[key]) for key in known])
         known_dates = [dates[key] for key in known]
         merged = {**params, "first_date": min(known_dates), "last_date": max(known_dates)}
         for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS,

@@ -148,10 +148,6 @@ WHERE e.{_LABELING}"""
 # needs no lookup of the images seen before.
 IMAGE_KEY = "md5(project || chr(31) || image)"
 
-# SPEC §5's per-session counts start from these facts of each (session, image) and
-# (session, annotation); the store keeps them and recounts the sessions they touch. Each
-# fact carries its session's date in this batch, which is the stored date when the
-# session is new.
 # A session's distinct counts from its (session, image) and (session, annotation) facts:
 # the batch's for a new session, the stored ones for a session a batch touched again.
 _SESSION_COUNTS = """SELECT i.session_key, i.images_labeled, i.marked_null, i.model_assisted,
@@ -164,7 +160,11 @@ FROM (SELECT session_key,
 LEFT JOIN (SELECT session_key, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
            FROM {annotations} AS f GROUP BY session_key) a ON a.session_key = i.session_key"""
 
-# Inputs: `keyed_events`, and the batch's facts as `fact_images`, `fact_annotations`.
+# SPEC §5's per-session counts start from these facts of each (session, image) and
+# (session, annotation); the store keeps them and recounts the sessions they touch. Each
+# fact carries its session's date in this batch, which is the stored date when the
+# session is new. FACT_SESSIONS reads `keyed_events` and the batch's facts as
+# `fact_images` and `fact_annotations`.
 FACT_SESSIONS = f"""
 SELECT e.session_key, e.project, e.labeler, e.explicit, e.first_time_us, e.session_date,
        e.boxes_added, e.boxes_removed, e.boxes_updated, c.net_boxes_added, c.images_labeled,
