@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import datetime as dt
 import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from annotation_insights.cli.main import app
@@ -208,3 +212,14 @@ def test_parquet_integer_ids_are_ids(db, tenant, tmp_path):
     rows = db.read("SELECT event_id, image, time_us FROM events WHERE workspace_id = :w ORDER BY event_id",
                    {"w": tenant.workspace.id})
     assert rows == [("1", "17", 1709287200000000), ("2", "-3", 1709287200000000)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")), max_size=12),
+       last_newline=st.booleans(), sizes=st.lists(st.integers(1, 30), min_size=1, max_size=6))
+def test_line_blocks_are_whole_lines_that_add_up_to_the_file(lines, last_newline, sizes):
+    content = b"\n".join(lines) + (b"\n" if last_newline and lines else b"")
+    blocks = list(files._line_blocks(io.BytesIO(content), itertools.cycle(sizes)))
+    assert b"".join(blocks) == content
+    assert all(block.endswith(b"\n") for block in blocks[:-1])
+    assert all(block for block in blocks)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annotation_insights.errors import InvalidEvents
+from annotation_insights.events import batch
 from annotation_insights.events.batch import checked_batch, ndjson_table, raw_table
 from annotation_insights.events.ingest import latest_allowed_us, validate_batch
 from annotation_insights.events.schema import EVENT_TYPES, EventError, validate_event
@@ -120,3 +121,26 @@ def test_ndjson_is_read_as_columns_only_when_that_reads_what_line_by_line_parsin
         return
     lines = [orjson.loads(line) for line in text.encode().split(b"\n") if line.strip()]
     assert table.select(["id", "image"]).to_pylist() == [{"id": r["id"], "image": r["image"]} for r in lines]
+
+
+def _json_lines_plainly(data: bytes) -> int | None:
+    """The rule `_json_lines` implements, written with the bytes methods."""
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    starts = data.count(b"\n{") + data.startswith(b"{")
+    if not data or starts != lines or b"NaN" in data or b"Infinity" in data:
+        return None
+    return lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(st.sampled_from([b"{", b"}", b"\n", b"\n{", b"NaN", b"Infinity", b"Na",
+                                      b"Infinit", b"N", b"I", b'"x":1', b" "]), max_size=40),
+       step=st.sampled_from([1, 2, 3, 7, 8, 16]))
+def test_the_line_check_reads_every_step_boundary_like_the_plain_rule(data, step):
+    """The NumPy scan works in steps; a line start or a literal across a boundary must be
+    seen as the plain bytes rule sees it."""
+    text = b"".join(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch, "_SCAN_BYTES", step)
+        assert batch._json_lines(text) == _json_lines_plainly(text)
+        assert batch._json_lines(bytearray(text)) == _json_lines_plainly(text)

@@ -122,11 +122,8 @@ class EventFile:
 
     def _ndjson_blocks(self) -> Iterator[Block]:
         number = 0
-        sizes = _block_sizes(BLOCK_BYTES)
         with self.path.open("rb") as f:
-            while data := f.read(next(sizes)):
-                if not data.endswith(b"\n"):
-                    data += f.readline()
+            for data in _line_blocks(f, _block_sizes(BLOCK_BYTES)):
                 self.position += len(data)
                 table = ndjson_table(data)
                 if table is not None:
@@ -171,6 +168,30 @@ class EventFile:
             self.position = number
             yield Block(first + 1, number, _parquet_table(batch),
                         lambda batch=batch, first=first: _parquet_rows(batch, first))
+
+
+def _line_blocks(f: BinaryIO, sizes: Iterator[int]) -> Iterator[bytearray]:
+    """The file in blocks of whole lines (the last may lack its newline), each read
+    straight into a buffer of its own: appending the rest of a line to a block read as
+    bytes copied all 64 MB of it again."""
+    rest = b""  # the start of a line the previous block cut
+    while True:
+        size = next(sizes)
+        block = bytearray(len(rest) + size)
+        block[:len(rest)] = rest
+        filled = len(rest) + (f.readinto(memoryview(block)[len(rest):]) or 0)
+        if filled < len(block):  # the end of the file
+            del block[filled:]
+            if block:
+                yield block
+            return
+        end = block.rfind(b"\n") + 1
+        if end == 0:  # a line longer than the block: read on
+            rest = bytes(block)
+            continue
+        rest = bytes(block[end:])
+        del block[end:]
+        yield block
 
 
 def _ndjson_rows(data: bytes, number: int) -> Iterator[tuple[int, Any]]:

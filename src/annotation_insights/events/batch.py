@@ -9,7 +9,6 @@ batch in which that statement rejects a row goes through the per-event Python va
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,23 +94,56 @@ def raw_table(raw_events: Sequence[Any]) -> pa.Table | None:
     return pa.table(columns, schema=RAW_SCHEMA)
 
 
-def ndjson_table(data: bytes) -> pa.Table | None:
+def ndjson_table(data: bytes | bytearray) -> pa.Table | None:
     """The block's columns, if Arrow reads exactly what the line-by-line reader would:
     one object a line, no blank lines (the row numbers must match), and none of the
     non-JSON literals Arrow tolerates."""
-    lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    if data.count(b"\n{") + data.startswith(b"{") != lines or b"NaN" in data or b"Infinity" in data:
+    lines = _json_lines(data)
+    if lines is None:
         return None
     try:
         # Blocks of a quarter megabyte or more let both cores parse even a 1 MB body.
         block_size = max(1 << 18, min(len(data) // 16, 1 << 24))
-        table = pa_json.read_json(io.BytesIO(data), parse_options=_JSON_OPTIONS,
+        table = pa_json.read_json(pa.BufferReader(data), parse_options=_JSON_OPTIONS,
                                   read_options=pa_json.ReadOptions(block_size=block_size))
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     if table.num_rows != lines:
         return None
     return table.append_column("time_us", pa.nulls(table.num_rows, pa.int64())).cast(RAW_SCHEMA)
+
+
+_SCAN_BYTES = 1 << 20  # bytes `_json_lines` looks at a step: the step's arrays stay in cache
+_NAN, _INFINITY = np.frombuffer(b"NaN", np.uint8), np.frombuffer(b"Infinity", np.uint8)
+
+
+def _json_lines(data: bytes | bytearray) -> int | None:
+    """The number of lines, if each starts with `{` and no `NaN` or `Infinity` occurs
+    anywhere (inside a string only sends the block the slow way). NumPy scans the block
+    in steps, without the GIL: the bytes methods took 0.4 µs an event holding it."""
+    octets = np.frombuffer(data, dtype=np.uint8)
+    if not len(octets) or octets[0] != ord("{"):
+        return None
+    newlines = 0
+    for start in range(0, len(octets), _SCAN_BYTES):
+        step = octets[start:start + _SCAN_BYTES + len(_INFINITY)]  # sees into the next step
+        ends = np.flatnonzero(step[:_SCAN_BYTES] == ord("\n"))
+        newlines += len(ends)
+        starts = ends[ends + 1 < len(step)] + 1
+        if not (step[starts] == ord("{")).all():
+            return None
+        if _occurs(step, _NAN) or _occurs(step, _INFINITY):
+            return None
+    return newlines + (octets[-1] != ord("\n"))
+
+
+def _occurs(step: np.ndarray, word: np.ndarray) -> bool:
+    """Whether `word` starts in the step's first `_SCAN_BYTES` bytes."""
+    firsts = np.flatnonzero(step[:_SCAN_BYTES] == word[0])
+    firsts = firsts[firsts + len(word) <= len(step)]
+    if not len(firsts):
+        return False
+    return bool((step[firsts[:, None] + np.arange(len(word))] == word).all(axis=1).any())
 
 
 def checked_batch(raw: pa.Table, *, latest_us: int) -> EventBatch | None:
@@ -143,8 +175,11 @@ def batch_of_events(events: Sequence[Event], *, received: int | None = None) -> 
 
 
 def pairs(table: pa.Table) -> set[tuple[str, str]]:
-    """The (project, labeler) pairs of a table with those two columns."""
-    distinct = table.select(["project", "labeler"]).group_by(["project", "labeler"]).aggregate([])
+    """The (project, labeler) pairs of a table with those two columns. Grouped on the
+    calling thread: Arrow's pool is busy parsing the next block during an import, and
+    waiting for it held the writer up ~60 ms a block."""
+    distinct = (table.select(["project", "labeler"])
+                .group_by(["project", "labeler"], use_threads=False).aggregate([]))
     return set(zip(distinct.column("project").to_pylist(), distinct.column("labeler").to_pylist()))
 
 
