@@ -1,0 +1,30 @@
+"""The DuckDB file: large inserts go to it compressed once, and leave no unused space."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from annotation_insights.store import open_database
+
+# An import block of 262,144 events is two full row groups of 122,880 and a part-full
+# one: the shape whose runs DuckDB's checkpoint vacuum rewrote, freeing the first copy.
+BLOCK = 262_144
+INSERT_BLOCK = """INSERT INTO events (workspace_id, event_id, type, time_us, project, image,
+                                      labeler, annotation, class)
+SELECT 1, 'e' || (:first + i), 'annotation.created', 1700000000000000 + (:first + i) * 1000000,
+       'p' || (i % 20), 'img-' || ((:first + i) // 8), 'l' || (i % 200), 'a' || (:first + i), 'box'
+FROM range(:rows) AS r(i)"""
+
+
+@pytest.mark.backends("duckdb")
+def test_large_inserts_leave_no_free_blocks_in_the_file(database_url):
+    with open_database(database_url) as db:
+        for first in range(0, 4 * BLOCK, BLOCK):
+            with db.transaction() as tx:
+                tx.execute(INSERT_BLOCK, {"first": first, "rows": BLOCK})
+    with duckdb.connect(database_url, read_only=True) as file:
+        total, free = file.sql("SELECT total_blocks, free_blocks FROM pragma_database_size()").fetchall()[0]
+        wal = file.sql("SELECT wal_size FROM pragma_database_size()").fetchall()[0][0]
+    assert free == 0, f"{free} of {total} blocks of the file are unused"
+    assert wal == "0 bytes"
