@@ -58,7 +58,7 @@ def import_command(
             raise BadRequest(str(exc)) from None
         events_file, convert, converter = EventFile(path, fmt), passthrough, None
     rejects_path = rejects or path.with_name(path.name + ".rejected.ndjson")
-    with cli.database() as db:
+    with cli.database(bulk_load=True) as db:
         from annotation_insights.tenancy.workspaces import get_workspace
 
         ws = get_workspace(db, workspace)

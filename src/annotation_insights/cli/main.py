@@ -67,9 +67,8 @@ def settings() -> Settings:
     return Settings(database=state.database)
 
 
-def database():
-    s = settings()
-    return open_configured(s)
+def database(*, bulk_load: bool = False):
+    return open_configured(settings(), bulk_load=bulk_load)
 
 
 # --- workspaces and keys -------------------------------------------------------------

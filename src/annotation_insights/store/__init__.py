@@ -11,8 +11,10 @@ if TYPE_CHECKING:
 
 
 def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
-                  statement_timeout_ms: int = 30_000, duckdb_memory_limit: str = "1GB") -> Database:
-    """Open the store named by a file path (DuckDB) or a postgresql:// URL."""
+                  statement_timeout_ms: int = 30_000, duckdb_memory_limit: str = "1GB",
+                  bulk_load: bool = False) -> Database:
+    """Open the store named by a file path (DuckDB) or a postgresql:// URL; `bulk_load`
+    for a process that writes large blocks (a file import; DuckDB only)."""
     if database.startswith(("postgresql://", "postgres://")):
         from annotation_insights.store.postgres_backend import PostgresDatabase
 
@@ -21,7 +23,7 @@ def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
     else:
         from annotation_insights.store.duckdb_backend import DuckDBDatabase
 
-        db = DuckDBDatabase(database, memory_limit=duckdb_memory_limit)
+        db = DuckDBDatabase(database, memory_limit=duckdb_memory_limit, bulk_load=bulk_load)
     if migrate:
         try:
             db.migrate()
@@ -34,11 +36,11 @@ def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
     return db
 
 
-def open_configured(settings: "Settings") -> Database:
+def open_configured(settings: "Settings", *, bulk_load: bool = False) -> Database:
     """Open the store the settings name, with their pool, timeout and memory limits."""
     return open_database(settings.database, pool_size=settings.pool_size,
                          statement_timeout_ms=settings.statement_timeout_ms,
-                         duckdb_memory_limit=settings.duckdb_memory_limit)
+                         duckdb_memory_limit=settings.duckdb_memory_limit, bulk_load=bulk_load)
 
 
 __all__ = ["Database", "open_configured", "open_database"]
