@@ -194,7 +194,7 @@ def _line_blocks(f: BinaryIO, sizes: Iterator[int]) -> Iterator[bytearray]:
         yield block
 
 
-def _ndjson_rows(data: bytes, number: int) -> Iterator[tuple[int, Any]]:
+def _ndjson_rows(data: bytes | bytearray, number: int) -> Iterator[tuple[int, Any]]:
     for line in data.split(b"\n"):
         if not line.strip():
             continue

@@ -177,7 +177,7 @@ def batch_of_events(events: Sequence[Event], *, received: int | None = None) -> 
 def pairs(table: pa.Table) -> set[tuple[str, str]]:
     """The (project, labeler) pairs of a table with those two columns. Grouped on the
     calling thread: Arrow's pool is busy parsing the next block during an import, and
-    waiting for it held the writer up ~60 ms a block."""
+    waiting for it held the writer up (0.5 s of a 1M-event import)."""
     distinct = (table.select(["project", "labeler"])
                 .group_by(["project", "labeler"], use_threads=False).aggregate([]))
     return set(zip(distinct.column("project").to_pylist(), distinct.column("labeler").to_pylist()))
