@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 from annotation_insights.metrics.query import StatsQuery, run_stats
+from annotation_insights.store import open_database
 from annotation_insights.store.database import Database
-from annotation_insights.tenancy.workspaces import Workspace
+from annotation_insights.tenancy.workspaces import Workspace, get_workspace
 from support.reference_model import reference_stats
 from support.servers import free_port, wait_healthy
 
@@ -109,3 +110,18 @@ def assert_same_stats(answer: dict, expected: dict) -> None:
     assert len(answer["data"]) == len(expected["data"])
     columns = expected["data"][0].keys() if expected["data"] else ()
     assert [{k: row[k] for k in columns} for row in answer["data"]] == expected["data"]
+
+
+def consistent_events(database: str, workspace_slug: str, start: str, end: str) -> list[dict]:
+    """A store's events after a crash, once it is checked that each is stored once and
+    that the rollups equal the reference model's over exactly them (a half-applied batch
+    or block would show)."""
+    with open_database(database) as db:
+        workspace = get_workspace(db, workspace_slug)
+        events = stored_events(db, workspace)
+        ids = [e["id"] for e in events]
+        assert len(ids) == len(set(ids))
+        if events:
+            assert_same_stats(engine_stats(db, workspace, start, end),
+                              expected_stats(events, workspace.timezone, start, end))
+    return events

@@ -27,7 +27,7 @@ import pytest
 from annotation_insights.demo.generator import generate_events, spec_for_event_count
 from annotation_insights.store import open_database
 from annotation_insights.tenancy.workspaces import create_workspace, get_workspace
-from reliability.harness import assert_same_stats, engine_stats, expected_stats, stored_events
+from reliability.harness import assert_same_stats, consistent_events, engine_stats, expected_stats
 
 EVENTS = 700_000  # one block of ~340,000 events: larger than a row group (122,880)
 RANGE = ("2025-01-01", "2026-12-31")
@@ -39,18 +39,6 @@ def _import(database: str, path: Path) -> subprocess.Popen:
          "--workspace", "bulk"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "NO_COLOR": "1"})
-
-
-def _stored(database: str) -> list[dict]:
-    """The stored events, after checking that the rollups agree with exactly them."""
-    with open_database(database) as db:
-        workspace = get_workspace(db, "bulk")
-        events = stored_events(db, workspace)
-        ids = [e["id"] for e in events]
-        assert len(ids) == len(set(ids))
-        if events:
-            assert_same_stats(engine_stats(db, workspace, *RANGE), expected_stats(events, "UTC", *RANGE))
-    return events
 
 
 @pytest.mark.backends("duckdb")
@@ -78,7 +66,7 @@ def test_sigkill_during_a_bulk_import_then_running_it_again_loses_and_doubles_no
         assert process.poll() is None, "the import finished before the kill"
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
-        stored_after_kills.append(len(_stored(killed)))
+        stored_after_kills.append(len(consistent_events(killed, "bulk", *RANGE)))
     assert 0 < stored_after_kills[0] <= stored_after_kills[1] < len(events)
 
     output, _ = _import(killed, path).communicate(timeout=300)
