@@ -45,3 +45,20 @@ def test_membership_holds_as_the_bit_filter_is_rebuilt_larger():
     absent["lo"] += 1
     assert runs.contains(every).all()
     assert not runs.contains(absent).any()
+
+
+def test_merges_run_beside_lookups_and_leave_a_few_runs():
+    """Merges happen on their own thread while batches are added and looked up; once
+    they settle, 64 equal batches with a fan-out of 4 are one run (4 -> 16 -> 64)."""
+    rng = np.random.default_rng(7)
+    runs, stored = KeyRuns(fanout=4), []
+    for _ in range(64):
+        batch = _array(list(zip(rng.integers(-2**63, 2**63 - 1, 500).tolist(),
+                                rng.integers(-2**63, 2**63 - 1, 500).tolist())))
+        assert not runs.contains(batch).any()
+        runs.add(batch)
+        stored.append(batch)
+        assert runs.contains(np.concatenate(stored)).all()
+    runs.settle()
+    assert [len(run) for run in runs._runs] == [32_000]
+    assert runs.contains(np.concatenate(stored)).all()

@@ -7,12 +7,16 @@ sorted NumPy arrays cost 16 bytes a key and a binary search per lookup.
 
 Keys live in sorted runs, like a log-structured merge tree: a batch becomes a new run,
 and every eight runs of about one size are merged into one, so adding a batch never
-re-sorts the history and each key is copied a few times in all. A bit filter over the
-keys' leading bits tells most new keys absent without searching the runs.
+re-sorts the history and each key is copied a few times in all. Merges run on a thread
+of their own: the writer adds a run and goes on (a merge of eight runs of 2M keys takes
+~1.7 s, which an import's writer, or an HTTP batch behind it, would otherwise wait for).
+A bit filter over the keys' leading bits tells most new keys absent without searching
+the runs.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -122,27 +126,35 @@ class _Filter:
 
 
 class KeyRuns:
-    """A set of event keys (`KEY` records) as sorted runs in tiers: when the last `FANOUT`
-    runs are of about one size, they are merged into one, so each key is copied about
-    log_FANOUT(keys / batch) times in all, and a lookup searches a few runs per tier
-    (only for the keys the bit filter cannot tell absent)."""
+    """A set of event keys (`KEY` records) as sorted runs in tiers: when `FANOUT`
+    consecutive runs are of about one size, they are merged into one, so each key is
+    copied about log_FANOUT(keys / batch) times in all, and a lookup searches a few runs
+    per tier (only for the keys the bit filter cannot tell absent).
+
+    One thread adds and looks up (the store's writer); a merge runs on a thread of its
+    own, one at a time, and swaps the merged run in for the runs it read. The runs are
+    an immutable tuple, replaced whole, so a lookup sees every key before or after a
+    swap, never a part."""
 
     def __init__(self, keys: np.ndarray = _EMPTY, *, fanout: int = FANOUT) -> None:
         self._fanout = fanout
-        self._runs = [SortedKeys(keys).run(None)] if len(keys) else []
+        self._runs: tuple[_Run, ...] = (SortedKeys(keys).run(None),) if len(keys) else ()
         self._filter: _Filter | None = None  # made on the first lookup among stored keys
+        self._swap = threading.Lock()  # guards `_runs` and `_merging`
+        self._merging: threading.Thread | None = None
 
     def contains(self, probe: "np.ndarray | SortedKeys") -> np.ndarray:
         probe = probe if isinstance(probe, SortedKeys) else SortedKeys(probe)
         found = np.zeros(len(probe.hi), dtype=bool)
-        if not self._runs:
+        runs = self._runs
+        if not runs:
             return found
         if self._filter is None:
-            self._filter = _Filter.sized_for([run.hi for run in self._runs])
+            self._filter = _Filter.sized_for([run.hi for run in runs])
         maybe = np.flatnonzero(self._filter.may_contain(probe.hi))
         if len(maybe):
             hi, lo = probe.hi[maybe], probe.lo[maybe]
-            for run in self._runs:
+            for run in runs:
                 found[maybe] |= run.contains_sorted(hi, lo)
         return probe.in_given_order(found)
 
@@ -158,13 +170,46 @@ class KeyRuns:
         for run in other._runs:
             self._add_run(run)
 
+    def settle(self) -> None:
+        """Wait until no merge is due or running (for tests and measurements)."""
+        while (merging := self._merging) is not None:
+            merging.join()
+
     def _add_run(self, run: _Run) -> None:
-        self._runs.append(run)
+        with self._swap:
+            self._runs = (*self._runs, run)
+            self._start_merge_if_due()
         if self._filter is not None and not self._filter.add(run.hi):
             self._filter = _Filter.sized_for([run.hi for run in self._runs])
-        tier = self._fanout
-        while len(self._runs) >= tier and len(self._runs[-tier]) <= 2 * len(self._runs[-1]):
-            self._runs[-tier:] = [_Run.merged(self._runs[-tier:])]
+
+    def _start_merge_if_due(self) -> None:
+        """With `_swap` held: start merging the oldest `FANOUT` consecutive runs of
+        about one size (the oldest at most twice the newest), if any. Oldest first, so
+        runs stay ordered from large to small even when several merges fell due while
+        one ran."""
+        if self._merging is not None:
+            return
+        runs = self._runs
+        for start in range(len(runs) - self._fanout + 1):
+            window = runs[start:start + self._fanout]
+            if len(window[0]) <= 2 * len(window[-1]):
+                self._merging = threading.Thread(target=self._merge, args=(window,),
+                                                 name="event-key-merge", daemon=True)
+                self._merging.start()
+                return
+
+    def _merge(self, window: tuple[_Run, ...]) -> None:
+        merged = None
+        try:
+            merged = _Run.merged(list(window))
+        finally:
+            with self._swap:
+                if merged is not None:  # else (out of memory) the runs stay as they are
+                    start = self._runs.index(window[0])
+                    self._runs = (*self._runs[:start], merged, *self._runs[start + len(window):])
+                self._merging = None
+                if merged is not None:
+                    self._start_merge_if_due()
 
 
 class EventKeys:
