@@ -122,7 +122,8 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
         totals = grouped.setdefault((period, group), PairTotals())
         totals.approved, totals.rejected = int(approved), int(rejected)
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
-    for period, group, rolled_period, rolled_group, *counts in db.read(q.SERIES_UNIQUE_IMAGES, params):
+    counting = q.SERIES_UNIQUE_IMAGES if query.group_by else q.SERIES_UNIQUE_IMAGES_UNGROUPED
+    for period, group, rolled_period, rolled_group, *counts in db.read(counting, params):
         key = (None if rolled_period else period, None if rolled_group else group)
         unique[key] = UniqueImages(*(int(c) for c in counts))
 
