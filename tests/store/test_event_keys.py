@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotation_insights.store.event_keys import KEY, KeyRuns
+from annotation_insights.store.event_keys import KEY, KeyRuns, _Run
 
 # Few distinct high halves, so keys that share one (and must be told apart by the low
 # half) are common here although astronomically rare in practice.
@@ -62,3 +64,28 @@ def test_merges_run_beside_lookups_and_leave_a_few_runs():
     runs.settle()
     assert [len(run) for run in runs._runs] == [32_000]
     assert runs.contains(np.concatenate(stored)).all()
+
+
+def test_a_failed_merge_keeps_every_key_and_the_next_add_merges(monkeypatch):
+    """A merge that runs out of memory leaves the runs it read in place."""
+    merged, failures = _Run.merged.__func__, []
+
+    def out_of_memory_once(cls, runs):
+        if not failures:
+            failures.append(len(runs))
+            raise MemoryError
+        return merged(cls, runs)
+
+    monkeypatch.setattr(_Run, "merged", classmethod(out_of_memory_once))
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    runs = KeyRuns(fanout=2)
+    batches = [_array([(i, i)]) for i in range(3)]
+    for batch in batches[:2]:
+        runs.add(batch)
+    runs.settle()
+    assert failures == [2] and len(runs._runs) == 2
+    assert runs.contains(np.concatenate(batches[:2])).all()
+    runs.add(batches[2])
+    runs.settle()
+    assert [len(run) for run in runs._runs] == [3]
+    assert runs.contains(np.concatenate(batches)).all()

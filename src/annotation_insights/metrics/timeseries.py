@@ -124,7 +124,8 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
     counting = q.SERIES_UNIQUE_IMAGES if query.group_by else q.SERIES_UNIQUE_IMAGES_UNGROUPED
     for period, group, rolled_period, rolled_group, *counts in db.read(counting, params):
-        key = (None if rolled_period else period, None if rolled_group else group)
+        key = (None if rolled_period else period,
+               group if query.group_by and not rolled_group else None)
         unique[key] = UniqueImages(*(int(c) for c in counts))
 
     # Totals keyed by (period or None for the whole range, group or None for all groups).

@@ -199,17 +199,17 @@ class KeyRuns:
                 return
 
     def _merge(self, window: tuple[_Run, ...]) -> None:
-        merged = None
         try:
             merged = _Run.merged(list(window))
-        finally:
-            with self._swap:
-                if merged is not None:  # else (out of memory) the runs stay as they are
-                    start = self._runs.index(window[0])
-                    self._runs = (*self._runs[:start], merged, *self._runs[start + len(window):])
+        except BaseException:
+            with self._swap:  # (out of memory) the runs stay as they are; the next add retries
                 self._merging = None
-                if merged is not None:
-                    self._start_merge_if_due()
+            raise
+        with self._swap:
+            start = self._runs.index(window[0])
+            self._runs = (*self._runs[:start], merged, *self._runs[start + len(window):])
+            self._merging = None
+            self._start_merge_if_due()
 
 
 class EventKeys:

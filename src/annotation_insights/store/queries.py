@@ -406,11 +406,17 @@ SELECT project, labeler, sum(approved), sum(rejected)
 FROM review_days WHERE {_RANGE.format(date="review_date")}
 GROUP BY project, labeler"""
 
+# An image's three flags as bits of one integer (labeled 1, marked null 2, model-assisted
+# 4) OR-ed over its facts, and the images counted by flag: one aggregate a distinct image
+# instead of three (the 365-day totals at 50M events 547 -> 443 ms).
+_IMAGE_FLAGS = """bit_or(CAST(labeled AS INTEGER) | 2 * CAST(marked_null AS INTEGER)
+                    | 4 * CAST(model_assisted AS INTEGER)) AS flags"""
+_FLAG_COUNTS = """count(*) FILTER (WHERE (flags & 1) <> 0), count(*) FILTER (WHERE (flags & 2) <> 0),
+       count(*) FILTER (WHERE (flags & 4) <> 0)"""
+
 UNIQUE_IMAGE_TOTALS = f"""
-SELECT count(*) FILTER (WHERE labeled), count(*) FILTER (WHERE marked_null),
-       count(*) FILTER (WHERE model_assisted)
-FROM (SELECT image_key, bool_or(labeled) AS labeled, bool_or(marked_null) AS marked_null,
-             bool_or(model_assisted) AS model_assisted
+SELECT {_FLAG_COUNTS}
+FROM (SELECT {_IMAGE_FLAGS}
       FROM session_images WHERE {_RANGE.format(date="session_date")}
       GROUP BY image_key) AS images"""
 
@@ -437,27 +443,25 @@ FROM review_days WHERE {_RANGE.format(date="review_date")}
 GROUP BY 1, 2"""
 
 # Distinct (project, image) per period and group, per period, per group and over the whole
-# range; the third and fourth columns flag a rolled-up period or group.
-_SERIES_IMAGE_FACTS = f"""(SELECT {_PERIOD.format(date="session_date")} AS period,
-             {_GROUP} AS grp, image_key, labeled, marked_null, model_assisted
-      FROM session_images WHERE {_RANGE.format(date="session_date")})"""
-
-_SERIES_UNIQUE_IMAGES = """
-SELECT period, {group}, grouping(period), {group_rolled_up},
-       count(DISTINCT CASE WHEN labeled THEN image_key END),
-       count(DISTINCT CASE WHEN marked_null THEN image_key END),
-       count(DISTINCT CASE WHEN model_assisted THEN image_key END)
-FROM {facts} AS facts
-GROUP BY GROUPING SETS ({sets})"""
+# range: each image's flags per grouping set, then the images counted; the third and
+# fourth columns flag a rolled-up period or group.
+_SERIES_UNIQUE_IMAGES = f"""
+SELECT period, grp, (rolled & 2) <> 0, (rolled & 1) <> 0, {_FLAG_COUNTS}
+FROM (SELECT period, grp, grouping(period, grp) AS rolled, {_IMAGE_FLAGS}
+      FROM (SELECT {_PERIOD.format(date="session_date")} AS period,
+                   {_GROUP} AS grp, image_key, labeled, marked_null, model_assisted
+            FROM session_images WHERE {_RANGE.format(date="session_date")}) AS facts
+      GROUP BY GROUPING SETS ({{sets}})) AS images
+GROUP BY period, grp, rolled"""
 
 SERIES_UNIQUE_IMAGES = _SERIES_UNIQUE_IMAGES.format(
-    group="grp", group_rolled_up="grouping(grp)", facts=_SERIES_IMAGE_FACTS,
-    sets="(period, grp), (period), (grp), ()")
+    sets="(period, grp, image_key), (period, image_key), (grp, image_key), (image_key)")
 
-# An ungrouped series (the default) needs only the periods and the range: half the
-# distinct counting of the four sets above (a 90-day daily series at 50M events 625 -> 291 ms).
+# An ungrouped series (the default) has one group, '', so it needs only the periods and
+# the range: half the counting (a 90-day daily series at 50M events 625 -> 197 ms with
+# the flags above).
 SERIES_UNIQUE_IMAGES_UNGROUPED = _SERIES_UNIQUE_IMAGES.format(
-    group="NULL", group_rolled_up="1", facts=_SERIES_IMAGE_FACTS, sets="(period), ()")
+    sets="(period, grp, image_key), (grp, image_key)")
 
 # --- connectors ----------------------------------------------------------------------
 
