@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import itertools
-import datetime as dt
 import json
 
 import pyarrow as pa

@@ -26,7 +26,7 @@ def test_large_inserts_leave_no_free_blocks_in_the_file(database_url, bulk_load)
             with db.transaction() as tx:
                 tx.execute(INSERT_BLOCK, {"first": first, "rows": BLOCK})
     with duckdb.connect(database_url, read_only=True) as file:
-        total, free = file.sql("SELECT total_blocks, free_blocks FROM pragma_database_size()").fetchall()[0]
-        wal = file.sql("SELECT wal_size FROM pragma_database_size()").fetchall()[0][0]
+        total, free, wal = file.sql(
+            "SELECT total_blocks, free_blocks, wal_size FROM pragma_database_size()").fetchall()[0]
     assert free == 0, f"{free} of {total} blocks of the file are unused"
     assert wal == "0 bytes"
