@@ -64,11 +64,6 @@ def local_date(time_us: int, timezone: str) -> dt.date:
 
 # --- §4 sessions and the per-session facts ingest maintains --------------------------
 
-_SESSION_KEYS = pa.schema([("project", pa.string()), ("labeler", pa.string()),
-                           ("session", pa.string()), ("day", pa.date32()),
-                           ("session_date", pa.date32()), ("session_key", pa.string())])
-
-
 @dataclass(frozen=True)
 class Facts:
     """Rollup deltas of one batch of new events, as Arrow tables laid out like the
@@ -92,11 +87,12 @@ def session_facts(events: pa.Table, timezone: str) -> Facts:
     days = local_days(int64s(events.column("time_us")), timezone)
     events = events.append_column("local_date", pa.array(days, type=pa.int32()).cast(pa.date32()))
     parts = engine.run(q.SESSION_PARTS, batch_events=events)
-    keys = parts.append_column("session_key", pa.array(_session_keys(parts), type=pa.string()))
-    keyed = engine.run(q.KEYED_EVENTS, batch_events=events, session_keys=keys.cast(_SESSION_KEYS))
-    images = engine.run(q.FACT_SESSION_IMAGES, keyed_events=keyed)
-    annotations = engine.run(q.FACT_SESSION_ANNOTATIONS, keyed_events=keyed)
-    sessions = engine.run(q.FACT_SESSIONS, keyed_events=keyed, fact_images=images,
+    parts = parts.append_column("part", pa.array(np.arange(parts.num_rows, dtype=np.int32)))
+    parts = parts.append_column("session_key", pa.array(_session_keys(parts), type=pa.string()))
+    keyed = engine.run(q.KEYED_EVENTS, batch_events=events, parts=parts)
+    images = engine.run(q.FACT_SESSION_IMAGES, keyed_events=keyed, parts=parts)
+    annotations = engine.run(q.FACT_SESSION_ANNOTATIONS, keyed_events=keyed, parts=parts)
+    sessions = engine.run(q.FACT_SESSIONS, parts=parts, fact_images=images,
                           fact_annotations=annotations)
     return Facts(sessions, images, annotations, engine.run(q.FACT_REVIEW_DAYS, batch_events=events))
 

@@ -120,23 +120,28 @@ EVENT_ID_KEYS = f"""
 SELECT {_ID_HALVES}
 FROM (SELECT md5_number(event_id) AS id_hash FROM batch_events)"""
 
-# SPEC §4: the parts of a session's key (metrics/definitions.py hashes them), and the
-# session's date as far as this batch tells: the local date of its earliest event. Input
-# `batch_events`: a batch's columns plus each event's `local_date`.
+# SPEC §4: a batch's sessions, each as the parts of its key (metrics/definitions.py
+# hashes them) with what the batch tells of it: the local date and instant of its earliest
+# event and its box counts. Input `batch_events`: a batch's columns plus each event's
+# `local_date`.
 _LABELING = "type NOT IN ('image.approved', 'image.rejected')"
 
 SESSION_PARTS = f"""
 SELECT project, labeler, session, CASE WHEN session IS NULL THEN local_date END AS day,
-       arg_min(local_date, time_us) AS session_date
+       arg_min(local_date, time_us) AS session_date, min(time_us) AS first_time_us,
+       count(*) FILTER (WHERE type = 'annotation.created') AS boxes_added,
+       count(*) FILTER (WHERE type = 'annotation.deleted') AS boxes_removed,
+       count(*) FILTER (WHERE type = 'annotation.updated') AS boxes_updated
 FROM batch_events WHERE {_LABELING}
 GROUP BY project, labeler, session, day"""
 
-# The labeling events with their session's key and date (input `session_keys`: the
-# parts, each with its `session_key`), joined once for the three `FACT_SESSION*`.
+# Each labeling event with its session's number in the batch (input `parts`: the
+# SESSION_PARTS rows with their `part` number and `session_key`). The facts group by that
+# number and take the session's key, date and names from `parts` afterwards: grouping by
+# the key's text and the names cost twice as much.
 KEYED_EVENTS = f"""
-SELECT k.session_key, k.session_date, k.session IS NOT NULL AS explicit, e.project, e.labeler,
-       e.type, e.time_us, e.image, e.annotation, e.model_assisted
-FROM batch_events e JOIN session_keys k
+SELECT k.part, e.type, e.image, e.annotation, e.model_assisted
+FROM batch_events e JOIN parts k
   ON k.project = e.project AND k.labeler = e.labeler
  AND k.session IS NOT DISTINCT FROM e.session
  AND k.day IS NOT DISTINCT FROM (CASE WHEN e.session IS NULL THEN e.local_date END)
@@ -149,48 +154,49 @@ WHERE e.{_LABELING}"""
 IMAGE_KEY = "md5(project || chr(31) || image)"
 
 # A session's distinct counts from its (session, image) and (session, annotation) facts:
-# the batch's for a new session, the stored ones for a session a batch touched again.
-_SESSION_COUNTS = """SELECT i.session_key, i.images_labeled, i.marked_null, i.model_assisted,
+# the batch's for a new session (by `part`), the stored ones for a session a batch
+# touched again (by `session_key`).
+_SESSION_COUNTS = """SELECT i.{key}, i.images_labeled, i.marked_null, i.model_assisted,
        coalesce(a.net_boxes_added, 0) AS net_boxes_added
-FROM (SELECT session_key,
+FROM (SELECT {key},
              count(*) FILTER (WHERE labeled) AS images_labeled,
              count(*) FILTER (WHERE marked_null) AS marked_null,
              count(*) FILTER (WHERE model_assisted) AS model_assisted
-      FROM {images} AS f GROUP BY session_key) i
-LEFT JOIN (SELECT session_key, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
-           FROM {annotations} AS f GROUP BY session_key) a ON a.session_key = i.session_key"""
+      FROM {images} AS f GROUP BY {key}) i
+LEFT JOIN (SELECT {key}, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
+           FROM {annotations} AS f GROUP BY {key}) a ON a.{key} = i.{key}"""
 
 # SPEC §5's per-session counts start from these facts of each (session, image) and
 # (session, annotation); the store keeps them and recounts the sessions they touch. Each
 # fact carries its session's date in this batch, which is the stored date when the
-# session is new. FACT_SESSIONS reads `keyed_events` and the batch's facts as
-# `fact_images` and `fact_annotations`.
+# session is new. FACT_SESSIONS reads `parts` and the batch's facts as `fact_images`
+# and `fact_annotations`.
 FACT_SESSIONS = f"""
-SELECT e.session_key, e.project, e.labeler, e.explicit, e.first_time_us, e.session_date,
-       e.boxes_added, e.boxes_removed, e.boxes_updated, c.net_boxes_added, c.images_labeled,
-       c.marked_null, c.model_assisted
-FROM (SELECT session_key, project, labeler, explicit, min(time_us) AS first_time_us, session_date,
-             count(*) FILTER (WHERE type = 'annotation.created') AS boxes_added,
-             count(*) FILTER (WHERE type = 'annotation.deleted') AS boxes_removed,
-             count(*) FILTER (WHERE type = 'annotation.updated') AS boxes_updated
-      FROM keyed_events GROUP BY session_key, project, labeler, explicit, session_date) e
-JOIN ({_SESSION_COUNTS.format(images="fact_images", annotations="fact_annotations")}) c
-  ON c.session_key = e.session_key"""
+SELECT p.session_key, p.project, p.labeler, p.session IS NOT NULL AS explicit, p.first_time_us,
+       p.session_date, p.boxes_added, p.boxes_removed, p.boxes_updated, c.net_boxes_added,
+       c.images_labeled, c.marked_null, c.model_assisted
+FROM parts p
+JOIN ({_SESSION_COUNTS.format(key="part", images="fact_images", annotations="fact_annotations")}) c
+  ON c.part = p.part"""
 
 FACT_SESSION_IMAGES = f"""
-SELECT session_key, image, project, labeler, {IMAGE_KEY} AS image_key,
-       bool_or(starts_with(type, 'annotation.') OR type = 'image.marked_null') AS labeled,
-       bool_or(type = 'image.marked_null') AS marked_null,
-       bool_or(type = 'image.model_assisted'
-               OR (type = 'annotation.created' AND coalesce(model_assisted, FALSE))) AS model_assisted,
-       session_date
-FROM keyed_events GROUP BY session_key, image, project, labeler, session_date"""
+SELECT p.session_key, f.image, p.project, p.labeler, {IMAGE_KEY} AS image_key, f.labeled,
+       f.marked_null, f.model_assisted, p.session_date, f.part
+FROM (SELECT part, image,
+             bool_or(starts_with(type, 'annotation.') OR type = 'image.marked_null') AS labeled,
+             bool_or(type = 'image.marked_null') AS marked_null,
+             bool_or(type = 'image.model_assisted'
+                     OR (type = 'annotation.created' AND coalesce(model_assisted, FALSE)))
+                 AS model_assisted
+      FROM keyed_events GROUP BY part, image) f
+JOIN parts p ON p.part = f.part"""
 
 FACT_SESSION_ANNOTATIONS = """
-SELECT session_key, annotation, bool_or(type = 'annotation.created') AS created,
-       bool_or(type = 'annotation.deleted') AS deleted, session_date
-FROM keyed_events WHERE starts_with(type, 'annotation.')
-GROUP BY session_key, annotation, session_date"""
+SELECT p.session_key, f.annotation, f.created, f.deleted, p.session_date, f.part
+FROM (SELECT part, annotation, bool_or(type = 'annotation.created') AS created,
+             bool_or(type = 'annotation.deleted') AS deleted
+      FROM keyed_events WHERE starts_with(type, 'annotation.') GROUP BY part, annotation) f
+JOIN parts p ON p.part = f.part"""
 
 FACT_REVIEW_DAYS = """
 SELECT project, labeler, local_date AS review_date,
@@ -373,7 +379,7 @@ REFRESH_SESSION_COUNTS = f"""
 UPDATE sessions SET images_labeled = c.images_labeled, marked_null = c.marked_null,
     model_assisted = c.model_assisted, net_boxes_added = c.net_boxes_added
 FROM ({_SESSION_COUNTS.format(
-    images=_TOUCHED_FACTS.format(facts="session_images",
+    key="session_key", images=_TOUCHED_FACTS.format(facts="session_images",
                                  columns="labeled, marked_null, model_assisted"),
     annotations=_TOUCHED_FACTS.format(facts="session_annotations", columns="created, deleted"))}) c
 WHERE sessions.workspace_id = :workspace_id AND sessions.session_key = c.session_key"""
