@@ -9,7 +9,7 @@ batch in which that statement rejects a row goes through the per-event Python va
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from annotation_insights.events import engine
-from annotation_insights.events.schema import EARLIEST_US, Event
+from annotation_insights.events.schema import EARLIEST_US, EVENT_TYPES, PROJECT_SLUG, Event
 from annotation_insights.store import queries as q
 from annotation_insights.store.event_keys import KEY, SortedKeys
 
@@ -147,9 +147,12 @@ def _occurs(step: np.ndarray, word: np.ndarray) -> bool:
 
 
 def checked_batch(raw: pa.Table, *, latest_us: int) -> EventBatch | None:
-    """The batch, if no text has a control character and every row passes
-    `VALIDATE_EVENTS`; else None."""
+    """The batch, if no text has a control character, every project and type is one
+    the validator accepts and every row passes `VALIDATE_EVENTS`; else None."""
     if any(_may_hold_control_characters(raw.column(name)) for name in _FREE_TEXT):
+        return None
+    if not (_each_distinct(raw.column("project"), PROJECT_SLUG.fullmatch)
+            and _each_distinct(raw.column("type"), EVENT_TYPES.__contains__)):
         return None
     checked = engine.run(q.VALIDATE_EVENTS, {"earliest_us": EARLIEST_US, "latest_us": latest_us},
                          raw_events=raw)
@@ -203,6 +206,11 @@ def _may_hold_control_characters(column: pa.ChunkedArray) -> bool:
         if ((after_c2 >= 0x80) & (after_c2 <= 0x9F)).any():
             return True
     return False
+
+
+def _each_distinct(column: pa.ChunkedArray, test: Callable[[str], object]) -> bool:
+    """Whether every distinct value of the column is present and passes the test."""
+    return all(value is not None and test(value) for value in pc.unique(column).to_pylist())
 
 
 def _all_true(column: pa.ChunkedArray) -> bool:
