@@ -94,7 +94,7 @@ def raw_table(raw_events: Sequence[Any]) -> pa.Table | None:
     return pa.table(columns, schema=RAW_SCHEMA)
 
 
-def ndjson_table(data: bytes | bytearray) -> pa.Table | None:
+def ndjson_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
     """The block's columns, if Arrow reads exactly what the line-by-line reader would:
     one object a line, no blank lines (the row numbers must match), and none of the
     non-JSON literals Arrow tolerates."""
@@ -117,7 +117,7 @@ _SCAN_BYTES = 1 << 20  # bytes `_json_lines` looks at a step: the step's arrays 
 _NAN, _INFINITY = np.frombuffer(b"NaN", np.uint8), np.frombuffer(b"Infinity", np.uint8)
 
 
-def _json_lines(data: bytes | bytearray) -> int | None:
+def _json_lines(data: bytes | bytearray | memoryview) -> int | None:
     """The number of lines, if each starts with `{` and no `NaN` or `Infinity` occurs
     anywhere (inside a string only sends the block the slow way). NumPy scans the block
     in steps, without the GIL: the bytes methods took 0.4 µs an event holding it."""
