@@ -158,11 +158,13 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
         tx.execute(q.MOVE_SESSION_IMAGES, params)
         tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
-    known_keys = pa.array(list(known), type=pa.string())
+    known_parts = pa.array([part for key, part in zip(facts.sessions.column("session_key").to_pylist(),
+                                                      facts.sessions.column("part").to_pylist())
+                            if key.hex in known], type=pa.int32())
     for name, columns, table in (("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images),
                                  ("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS,
                                   facts.annotations)):
-        known_rows = pc.is_in(table.column("session_key"), value_set=known_keys)
+        known_rows = pc.is_in(table.column("part"), value_set=known_parts)
         tx.stage_table(name, columns, table.append_column("known", known_rows))
     if known:
         tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, dates[key]) for key in known])

@@ -133,9 +133,9 @@ FROM batch_events WHERE {_LABELING}
 GROUP BY project, labeler, session, day"""
 
 # Each labeling event with its session's number in the batch (input `parts`: the
-# SESSION_PARTS rows with their `part` number and `session_key`). The facts group by that
-# number and take the session's key, date and names from `parts` afterwards: grouping by
-# the key's text and the names cost twice as much.
+# SESSION_PARTS rows with their `part` number). The facts group by that number and take
+# the session's date and names from `parts` afterwards (metrics/definitions.py adds its
+# key): grouping by the key's text and the names cost twice as much.
 KEYED_EVENTS = f"""
 SELECT k.part, e.type, e.image, e.annotation, e.model_assisted
 FROM batch_events e JOIN parts k
@@ -169,7 +169,7 @@ LEFT JOIN (SELECT {key}, count(*) FILTER (WHERE created AND NOT deleted) AS net_
 # session is new. FACT_SESSIONS reads `parts` and the batch's facts as `fact_images`
 # and `fact_annotations`.
 FACT_SESSIONS = f"""
-SELECT p.session_key, p.project, p.labeler, p.session IS NOT NULL AS explicit, p.first_time_us,
+SELECT p.part, p.project, p.labeler, p.session IS NOT NULL AS explicit, p.first_time_us,
        p.session_date, p.boxes_added, p.boxes_removed, p.boxes_updated, c.net_boxes_added,
        c.images_labeled, c.marked_null, c.model_assisted
 FROM parts p
@@ -177,8 +177,8 @@ JOIN ({_SESSION_COUNTS.format(key="part", images="fact_images", annotations="fac
   ON c.part = p.part"""
 
 FACT_SESSION_IMAGES = f"""
-SELECT p.session_key, f.image, p.project, p.labeler, {IMAGE_KEY} AS image_key, f.labeled,
-       f.marked_null, f.model_assisted, p.session_date, f.part
+SELECT f.part, f.image, p.project, p.labeler, {IMAGE_KEY} AS image_key, f.labeled,
+       f.marked_null, f.model_assisted, p.session_date
 FROM (SELECT part, image,
              bool_or(starts_with(type, 'annotation.') OR type = 'image.marked_null') AS labeled,
              bool_or(type = 'image.marked_null') AS marked_null,
@@ -189,7 +189,7 @@ FROM (SELECT part, image,
 JOIN parts p ON p.part = f.part"""
 
 FACT_SESSION_ANNOTATIONS = """
-SELECT p.session_key, f.annotation, f.created, f.deleted, p.session_date, f.part
+SELECT f.part, f.annotation, f.created, f.deleted, p.session_date
 FROM (SELECT part, annotation, bool_or(type = 'annotation.created') AS created,
              bool_or(type = 'annotation.deleted') AS deleted
       FROM keyed_events WHERE starts_with(type, 'annotation.') GROUP BY part, annotation) f
@@ -244,8 +244,8 @@ ORDER BY b.batch_no"""
 
 DELETE_BACKLOG = "DELETE FROM rollup_backlog WHERE batch_no <= :upto"
 
-# A session key as text in the form `metrics.definitions.stable_key` makes it (32 hex
-# digits; both backends print a UUID with dashes), so stored and staged keys compare.
+# A session key as text: 32 hex digits (both backends print a UUID with dashes), as
+# Python's `UUID.hex` prints the keys of a batch's facts.
 _SESSION_KEY_TEXT = "replace(CAST(session_key AS TEXT), '-', '')"
 
 STAGE_SESSIONS = (
