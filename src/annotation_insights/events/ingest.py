@@ -158,9 +158,10 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
         tx.execute(q.MOVE_SESSION_IMAGES, params)
         tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
-    known_parts = pa.array([part for key, part in zip(facts.sessions.column("session_key").to_pylist(),
-                                                      facts.sessions.column("part").to_pylist())
-                            if key.hex in known], type=pa.int32())
+    # The batch's facts tell their session by its number in the batch (`part`).
+    sessions = zip(facts.sessions.column("session_key").to_pylist(),
+                   facts.sessions.column("part").to_pylist())
+    known_parts = pa.array([part for key, part in sessions if key.hex in known], type=pa.int32())
     for name, columns, table in (("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images),
                                  ("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS,
                                   facts.annotations)):
