@@ -154,6 +154,10 @@ def checked_batch(raw: pa.Table, *, latest_us: int) -> EventBatch | None:
     if not (_each_distinct(raw.column("project"), PROJECT_SLUG.fullmatch)
             and _each_distinct(raw.column("type"), EVENT_TYPES.__contains__)):
         return None
+    if raw.column("time_us").null_count == raw.num_rows:
+        instants = _instants(raw.column("time"))
+        if instants is not None:
+            raw = raw.set_column(raw.schema.get_field_index("time_us"), "time_us", instants)
     checked = engine.run(q.VALIDATE_EVENTS, {"earliest_us": EARLIEST_US, "latest_us": latest_us},
                          raw_events=raw)
     if not _all_true(checked.column("ok")):
@@ -206,6 +210,42 @@ def _may_hold_control_characters(column: pa.ChunkedArray) -> bool:
         if ((after_c2 >= 0x80) & (after_c2 <= 0x9F)).any():
             return True
     return False
+
+
+def _time_shape(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where `YYYY-MM-DDTHH:MM:SS[.f…]Z` of this width has digits, and its other marks."""
+    marks = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: "." if width > 20 else "Z", width - 1: "Z"}
+    digits = [i for i in range(width) if i not in marks]
+    return (np.array(digits), np.array(list(marks)),
+            np.frombuffer("".join(marks.values()).encode(), dtype=np.uint8))
+
+
+_TIME_SHAPES = {width: _time_shape(width) for width in (20, 22, 23, 24, 25, 26, 27)}
+
+
+def _instants(column: pa.ChunkedArray) -> pa.Array | None:
+    """The column's times as microseconds since the epoch, if every one is written in one
+    shape, `YYYY-MM-DDTHH:MM:SSZ` with or without a fraction of up to six digits (what
+    most tools write): the bytes are checked in place and Arrow reads the instants,
+    refusing impossible dates and times. Else None, and the batch engine reads the times
+    with its RFC 3339 pattern, ten times slower."""
+    texts = column.combine_chunks()
+    if len(texts) == 0 or texts.null_count:
+        return None
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=len(texts) + 1,
+                            offset=texts.offset * 4)
+    width = int(offsets[1] - offsets[0])
+    if width not in _TIME_SHAPES or not (np.diff(offsets) == width).all():
+        return None
+    digits, marks, values = _TIME_SHAPES[width]
+    chars = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, width)
+    numerals = chars[:, digits]
+    if ((numerals < ord("0")) | (numerals > ord("9"))).any() or not (chars[:, marks] == values).all():
+        return None
+    try:
+        return pc.cast(texts, pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    except pa.ArrowInvalid:
+        return None
 
 
 def _each_distinct(column: pa.ChunkedArray, test: Callable[[str], object]) -> bool:

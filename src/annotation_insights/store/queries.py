@@ -92,7 +92,8 @@ _ID_HALVES = """CAST(id_hash >> 64 AS UBIGINT) AS key_hi,
        CAST(id_hash & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS key_lo"""
 
 # Input `raw_events`: the SPEC §3 fields as text (`modelAssisted` boolean), and `time_us`
-# where the source already holds a timestamp. Output, row for row: `ok`, the instant, and
+# where the source already holds a timestamp or `events/batch.py` read the times (all
+# written in one plain UTC shape). Output, row for row: `ok`, the instant, and
 # the event id's 128-bit identity as two unsigned halves (the other columns are taken
 # from the input as they are). Checked in `events/batch.py` instead, far cheaper than a
 # pattern per value: control characters, in the raw bytes of the text columns; the
