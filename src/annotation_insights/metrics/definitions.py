@@ -87,9 +87,11 @@ def session_facts(events: pa.Table, timezone: str) -> Facts:
     date of its earliest event. Reviews count on their own local date."""
     days = local_days(int64s(events.column("time_us")), timezone)
     events = events.append_column("local_date", pa.array(days, type=pa.int32()).cast(pa.date32()))
-    parts = engine.run(q.SESSION_PARTS, batch_events=events)
-    parts = parts.append_column("part", pa.array(np.arange(parts.num_rows, dtype=np.int32)))
-    keyed = engine.run(q.KEYED_EVENTS, batch_events=events, parts=parts)
+    rows = pa.array(np.arange(events.num_rows, dtype=np.int32))
+    parts = engine.run(q.SESSION_PARTS, batch_events=events.append_column("row", rows))
+    keyed = events.append_column("part", _part_of_each_event(parts.column("rows"), events.num_rows))
+    parts = parts.drop_columns(["rows"]).append_column(
+        "part", pa.array(np.arange(parts.num_rows, dtype=np.int32)))
     images = engine.run(q.FACT_SESSION_IMAGES, keyed_events=keyed, parts=parts)
     annotations = engine.run(q.FACT_SESSION_ANNOTATIONS, keyed_events=keyed, parts=parts)
     sessions = engine.run(q.FACT_SESSIONS, parts=parts, fact_images=images,
@@ -97,6 +99,16 @@ def session_facts(events: pa.Table, timezone: str) -> Facts:
     keys = _session_keys(parts)
     return Facts(*(_by_session(facts, keys) for facts in (sessions, images, annotations)),
                  engine.run(q.FACT_REVIEW_DAYS, batch_events=events))
+
+
+def _part_of_each_event(rows: pa.ChunkedArray, events: int) -> pa.Array:
+    """Each event's session number (its part's index), from each part's list of rows;
+    null for a review, which is in no session."""
+    lists = rows.combine_chunks()
+    part = np.full(events, -1, dtype=np.int32)
+    part[lists.flatten().to_numpy()] = np.repeat(np.arange(len(lists), dtype=np.int32),
+                                                 pc.list_value_length(lists).to_numpy())
+    return pa.array(part, mask=part < 0)
 
 
 def _by_session(facts: pa.Table, keys: pa.Array) -> pa.Table:

@@ -120,8 +120,9 @@ FROM (SELECT md5_number(event_id) AS id_hash FROM batch_events)"""
 
 # SPEC §4: a batch's sessions, each as the parts of its key (metrics/definitions.py
 # hashes them) with what the batch tells of it: the local date and instant of its earliest
-# event and its box counts. Input `batch_events`: a batch's columns plus each event's
-# `local_date`.
+# event, its box counts, and the rows of its events, by which each event gets its
+# session's number in the batch (joining the events back on the parts cost twice as
+# much). Input `batch_events`: a batch's columns plus each event's `local_date` and `row`.
 _LABELING = "type NOT IN ('image.approved', 'image.rejected')"
 
 SESSION_PARTS = f"""
@@ -129,21 +130,10 @@ SELECT project, labeler, session, CASE WHEN session IS NULL THEN local_date END 
        arg_min(local_date, time_us) AS session_date, min(time_us) AS first_time_us,
        count(*) FILTER (WHERE type = 'annotation.created') AS boxes_added,
        count(*) FILTER (WHERE type = 'annotation.deleted') AS boxes_removed,
-       count(*) FILTER (WHERE type = 'annotation.updated') AS boxes_updated
+       count(*) FILTER (WHERE type = 'annotation.updated') AS boxes_updated,
+       list("row") AS rows
 FROM batch_events WHERE {_LABELING}
 GROUP BY project, labeler, session, day"""
-
-# Each labeling event with its session's number in the batch (input `parts`: the
-# SESSION_PARTS rows with their `part` number). The facts group by that number and take
-# the session's date and names from `parts` afterwards (metrics/definitions.py adds its
-# key): grouping by the key's text and the names made the facts a fifth dearer.
-KEYED_EVENTS = f"""
-SELECT k.part, e.type, e.image, e.annotation, e.model_assisted
-FROM batch_events e JOIN parts k
-  ON k.project = e.project AND k.labeler = e.labeler
- AND k.session IS NOT DISTINCT FROM e.session
- AND k.day IS NOT DISTINCT FROM (CASE WHEN e.session IS NULL THEN e.local_date END)
-WHERE e.{_LABELING}"""
 
 # A (project, image)'s identity in the fact tables, by which the distinct-image totals
 # count: 128 bits (32 hex digits, stored as a UUID), so distinct keys are distinct
@@ -167,8 +157,12 @@ LEFT JOIN (SELECT {key}, count(*) FILTER (WHERE created AND NOT deleted) AS net_
 # SPEC §5's per-session counts start from these facts of each (session, image) and
 # (session, annotation); the store keeps them and recounts the sessions they touch. Each
 # fact carries its session's date in this batch, which is the stored date when the
-# session is new. FACT_SESSIONS reads `parts` and the batch's facts as `fact_images`
-# and `fact_annotations`.
+# session is new. The facts read `keyed_events`, the batch's events each with its
+# session's number `part` (none for a review), group by that number and take the
+# session's date and names from `parts` (SESSION_PARTS' rows, numbered) afterwards:
+# grouping by the key's text and the names made them a fifth dearer (metrics/definitions.py
+# adds the key). FACT_SESSIONS reads `parts` and the batch's facts as `fact_images` and
+# `fact_annotations`.
 FACT_SESSIONS = f"""
 SELECT p.part, p.project, p.labeler, p.session IS NOT NULL AS explicit, p.first_time_us,
        p.session_date, p.boxes_added, p.boxes_removed, p.boxes_updated, c.net_boxes_added,
@@ -186,7 +180,7 @@ FROM (SELECT part, image,
              bool_or(type = 'image.model_assisted'
                      OR (type = 'annotation.created' AND coalesce(model_assisted, FALSE)))
                  AS model_assisted
-      FROM keyed_events GROUP BY part, image) f
+      FROM keyed_events WHERE part IS NOT NULL GROUP BY part, image) f
 JOIN parts p ON p.part = f.part"""
 
 FACT_SESSION_ANNOTATIONS = """
