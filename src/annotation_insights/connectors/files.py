@@ -34,7 +34,11 @@ _EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson", ".csv
                ".parquet": "parquet", ".pq": "parquet"}
 _TRUE, _FALSE = frozenset(("true", "1", "yes", "t", "y")), frozenset(("false", "0", "no", "f", "n"))
 BLOCK_BYTES = 64 << 20  # NDJSON read per block (~300,000 events)
-BLOCK_ROWS = 262_144  # Parquet and CSV rows per block
+# Parquet rows per block. The Parquet import is bound by its writer, which has costs per
+# block (the merges of sessions a block shares with the one before it, the commit):
+# blocks of 524,288 rows import 10M events ~6% faster than of 262,144, a million no faster.
+BLOCK_ROWS = 524_288
+CSV_BLOCK_ROWS = 262_144  # held as Python objects until the block is stored
 _FIRST_BLOCK = 8  # the first blocks are an eighth, a quarter and half of a full one
 
 
@@ -143,7 +147,7 @@ class EventFile:
         rows: list[tuple[int, Any]] = []
         for row in self._csv():
             rows.append(row)
-            if len(rows) == BLOCK_ROWS:
+            if len(rows) == CSV_BLOCK_ROWS:
                 yield Block(rows[0][0], rows[-1][0], None, lambda rows=rows: iter(rows))
                 rows = []
         if rows:
