@@ -123,7 +123,7 @@ def _by_session(facts: pa.Table, keys: pa.Array) -> pa.Table:
 
 def _session_keys(parts: pa.Table) -> pa.Array:
     """Each part's session key, as a UUID: by its `session` id when it has one, else by
-    its day (column by column: a block of an import has some 20,000 parts)."""
+    its day (column by column: a block of an import has thousands of parts)."""
     columns = [parts.column(name).to_pylist() for name in ("project", "labeler", "session")]
     days = parts.column("day").cast(pa.string()).to_pylist()
     keys = [stable_key(project, labeler, "s", session) if session is not None else
