@@ -212,35 +212,47 @@ def _may_hold_control_characters(column: pa.ChunkedArray) -> bool:
     return False
 
 
-def _time_shape(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where `YYYY-MM-DDTHH:MM:SS[.f…]Z` of this width has digits, and its other marks."""
-    marks = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: "." if width > 20 else "Z", width - 1: "Z"}
-    digits = [i for i in range(width) if i not in marks]
+def _time_shape(width: int, offset: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where `YYYY-MM-DDTHH:MM:SS[.f…]` then `Z` or an offset `±hh:mm`, `width` characters
+    in all, has digits, and its other marks (the offset's sign, `+` or `-`, apart)."""
+    marks = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+    if width - (6 if offset else 1) > 19:
+        marks[19] = "."
+    marks.update({width - 3: ":"} if offset else {width - 1: "Z"})
+    digits = [i for i in range(width) if i not in marks and not (offset and i == width - 6)]
     return (np.array(digits), np.array(list(marks)),
             np.frombuffer("".join(marks.values()).encode(), dtype=np.uint8))
 
 
-_TIME_SHAPES = {width: _time_shape(width) for width in (20, 22, 23, 24, 25, 26, 27)}
+# Seconds, then no fraction or one of 1–6 digits, then the zone.
+_TIME_SHAPES = {(seconds + zone, zone > 1): _time_shape(seconds + zone, zone > 1)
+                for seconds in (19, 21, 22, 23, 24, 25, 26) for zone in (1, 6)}
 
 
 def _instants(column: pa.ChunkedArray) -> pa.Array | None:
     """The column's times as microseconds since the epoch, if every one is written in one
-    shape, `YYYY-MM-DDTHH:MM:SSZ` with or without a fraction of up to six digits (what
-    most tools write): the bytes are checked in place and Arrow reads the instants,
-    refusing impossible dates and times. Else None, and the batch engine reads the times
-    with its RFC 3339 pattern, five times slower."""
+    shape, `YYYY-MM-DDTHH:MM:SS` with or without a fraction of up to six digits, then `Z`
+    or an offset `±hh:mm` (what most tools write): the bytes are checked in place and
+    Arrow reads the instants, refusing impossible dates, times and offsets as the
+    validator does. Else None, and the batch engine reads the times with its RFC 3339
+    pattern, five times slower."""
     texts = column.combine_chunks()
     if len(texts) == 0 or texts.null_count:
         return None
     offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=len(texts) + 1,
                             offset=texts.offset * 4)
     width = int(offsets[1] - offsets[0])
-    if width not in _TIME_SHAPES or not (np.diff(offsets) == width).all():
+    if width == 0 or not (np.diff(offsets) == width).all():
         return None
-    digits, marks, values = _TIME_SHAPES[width]
     chars = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, width)
+    zoned = bool(chars[0, -1] != ord("Z"))
+    if (width, zoned) not in _TIME_SHAPES:
+        return None
+    digits, marks, values = _TIME_SHAPES[width, zoned]
     numerals = chars[:, digits]
     if ((numerals < ord("0")) | (numerals > ord("9"))).any() or not (chars[:, marks] == values).all():
+        return None
+    if zoned and not ((chars[:, width - 6] == ord("+")) | (chars[:, width - 6] == ord("-"))).all():
         return None
     try:
         return pc.cast(texts, pa.timestamp("us", tz="UTC")).cast(pa.int64())
