@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import itertools
 import json
 import mmap
@@ -221,14 +220,13 @@ def test_parquet_integer_ids_are_ids(db, tenant, tmp_path):
        last_newline=st.booleans(), sizes=st.lists(st.integers(1, 30), min_size=1, max_size=6))
 def test_line_blocks_are_whole_lines_that_add_up_to_the_file(lines, last_newline, sizes):
     content = b"\n".join(lines) + (b"\n" if last_newline and lines else b"")
-    with tempfile.TemporaryFile() as file:  # a regular file: its blocks are mapped windows
+    with tempfile.TemporaryFile() as file:
         file.write(content)
         file.flush()
-        for read, f in ((files._line_blocks, io.BytesIO(content)), (files._mapped_line_blocks, file)):
-            blocks = [bytes(block) for block in read(f, itertools.cycle(sizes))]
-            assert b"".join(blocks) == content
-            assert all(block.endswith(b"\n") for block in blocks[:-1])
-            assert all(block for block in blocks)
+        blocks = [bytes(block) for block in files._line_blocks(file, itertools.cycle(sizes))]
+    assert b"".join(blocks) == content
+    assert all(block.endswith(b"\n") for block in blocks[:-1])
+    assert all(block for block in blocks)
 
 
 def test_a_block_of_a_large_file_starts_inside_a_mapped_window(tmp_path):
@@ -237,6 +235,6 @@ def test_a_block_of_a_large_file_starts_inside_a_mapped_window(tmp_path):
     path = tmp_path / "lines.ndjson"
     path.write_bytes(content)
     with path.open("rb") as f:
-        blocks = list(files._mapped_line_blocks(f, itertools.repeat(mmap.ALLOCATIONGRANULARITY + 5)))
+        blocks = list(files._line_blocks(f, itertools.repeat(mmap.ALLOCATIONGRANULARITY + 5)))
     assert len(blocks) > 2 and b"".join(blocks) == content
     assert all(block.tobytes().endswith(b"\n") for block in blocks)

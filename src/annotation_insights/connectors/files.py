@@ -18,7 +18,6 @@ import io
 import itertools
 import mmap
 import os
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,8 +129,7 @@ class EventFile:
     def _ndjson_blocks(self) -> Iterator[Block]:
         number = 0
         with self.path.open("rb") as f:
-            read = _mapped_line_blocks if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else _line_blocks
-            for data in read(f, _block_sizes(BLOCK_BYTES)):
+            for data in _line_blocks(f, _block_sizes(BLOCK_BYTES)):
                 self.position += len(data)
                 table = ndjson_table(data)
                 if table is not None:
@@ -178,36 +176,13 @@ class EventFile:
                         lambda batch=batch, first=first: _parquet_rows(batch, first))
 
 
-def _line_blocks(f: BinaryIO, sizes: Iterator[int]) -> Iterator[bytearray]:
-    """The file in blocks of whole lines (the last may lack its newline), each read
-    straight into a buffer of its own: appending the rest of a line to a block read as
-    bytes copied all 64 MB of it again."""
-    rest = b""  # the start of a line the previous block cut
-    while True:
-        size = next(sizes)
-        block = bytearray(len(rest) + size)
-        block[:len(rest)] = rest
-        filled = len(rest) + (f.readinto(memoryview(block)[len(rest):]) or 0)
-        if filled < len(block):  # the end of the file
-            del block[filled:]
-            if block:
-                yield block
-            return
-        end = block.rfind(b"\n") + 1
-        if end == 0:  # a line longer than the block: read on
-            rest = bytes(block)
-            continue
-        rest = bytes(block[end:])
-        del block[end:]
-        yield block
-
-
-def _mapped_line_blocks(f: BinaryIO, sizes: Iterator[int]) -> Iterator[memoryview]:
-    """`_line_blocks` of a regular file, each block a window of the file mapped into
-    memory: no copy, and no fresh memory to fault in and zero for every block (reading
-    them cost 1.7 s of CPU for a 10M-event file, mapping 0.2 s). A window is unmapped
-    once nothing holds its block. A file cut short while it is imported ends the process
-    (SIGBUS); the next run then starts over, as for any changed file."""
+def _line_blocks(f: BinaryIO, sizes: Iterator[int]) -> Iterator[memoryview]:
+    """The file in blocks of whole lines (the last may lack its newline), each a window
+    of the file mapped into memory: no copy, and no fresh memory to fault in and zero
+    for every block (reading them into buffers cost 1.7 s of CPU for a 10M-event file,
+    mapping 0.2 s). A window is unmapped once nothing holds its block. A file cut short
+    while it is imported ends the process (SIGBUS); the next run then starts over, as for
+    any changed file."""
     length, start = os.fstat(f.fileno()).st_size, 0
     while start < length:
         size = next(sizes)
