@@ -135,6 +135,9 @@ def test_bodies_that_are_not_event_batches_are_400(client, tenant):
         assert_error(response, 400, "bad_request", "JSON array of events", "application/x-ndjson")
     body = orjson.dumps(event("a1")) + b"\n\n{not json\n"
     assert_error(post_ndjson(client, tenant.write, body), 400, "invalid_json", "Line 3", "NDJSON")
+    body = orjson.dumps(event("a1")) + b"\n" + orjson.dumps(event("a2", image="i\u00ff")).replace(
+        b"\xc3\xbf", b"\xff")
+    assert_error(post_ndjson(client, tenant.write, body), 400, "invalid_json", "Line 2", "NDJSON")
     body = b"\n" + orjson.dumps(event("a1")) + b"\n" + orjson.dumps(without(event("a2"), "image"))
     error = assert_error(post_ndjson(client, tenant.write, body), 400, "invalid_events", "1 of 2")
     assert [(d["index"], d["field"]) for d in error["details"]] == [(1, "image")]

@@ -115,6 +115,17 @@ def test_bad_rows_are_written_with_reasons_and_the_rest_imported(db, tenant, tmp
     assert rejected[0]["event"]["id"] == "e2" and "RFC 3339" in rejected[0]["message"]
 
 
+def test_a_line_that_is_not_utf8_is_rejected_and_the_rest_imported(db, tenant, tmp_path):
+    lines = [json.dumps(e).encode() for e in worked_events()]
+    lines[3] = lines[3].replace(b'"img1"', b'"img\xff"')
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    summary = import_file(db, tenant, path, "ndjson")
+    assert (summary.accepted, summary.rejected) == (9, 1)
+    rejected = json.loads(summary.rejects_path.read_text())
+    assert rejected["row"] == 4 and "not valid JSON" in rejected["message"]
+
+
 def test_an_interrupted_import_resumes_after_the_last_committed_batch(db, tenant, tmp_path):
     path = tmp_path / "events.csv"
     write(path, "csv", worked_events())

@@ -5,16 +5,13 @@ per-event path). These tests compare the two on hostile single events."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annotation_insights.errors import InvalidEvents
-from annotation_insights.events import batch
-from annotation_insights.events.batch import checked_batch, ndjson_table, raw_table
+from annotation_insights.events.batch import checked_batch, raw_table
 from annotation_insights.events.ingest import latest_allowed_us, validate_batch
 from annotation_insights.events.schema import EVENT_TYPES, EventError, validate_event
 
@@ -98,53 +95,6 @@ def test_repeated_ids_in_a_batch_keep_the_first_and_count_as_received():
     batch = validate_batch([first, {**first, "image": "second"}, {**first, "id": "e2"}])
     assert (len(batch), batch.received) == (2, 3)
     assert batch.table.column("image").to_pylist() == ["first", "first"]
-
-
-ROWS = [{"id": f"e{i}", "type": "image.marked_null", "time": "2024-03-01T10:00:00Z",
-         "project": "p", "image": str(i), "labeler": "l"} for i in range(3)]
-
-
-@pytest.mark.parametrize("text, reason", [
-    ("".join(json.dumps(r) + "\n" for r in ROWS), None),
-    ("".join(json.dumps(r) + "\r\n" for r in ROWS), None),
-    ("".join(json.dumps(r) + "\n" for r in ROWS).rstrip("\n"), None),
-    (json.dumps(ROWS[0]) + "\n\n" + json.dumps(ROWS[1]) + "\n", "blank line: row numbers would shift"),
-    (json.dumps(ROWS[0]) + " " + json.dumps(ROWS[1]) + "\n", "two objects on one line are invalid JSON"),
-    (json.dumps({**ROWS[0], "x": 1}).replace("1}", "NaN}") + "\n", "NaN is not JSON"),
-    (json.dumps({**ROWS[0], "id": 5}) + "\n", "a number where text belongs"),
-    ('[{"id": "e1"}]\n', "not an object"),
-    (json.dumps(ROWS[0]) + "\n{not json\n", "invalid JSON"),
-])
-def test_ndjson_is_read_as_columns_only_when_that_reads_what_line_by_line_parsing_reads(text, reason):
-    table = ndjson_table(text.encode())
-    if reason is not None:
-        assert table is None, reason
-        return
-    lines = [orjson.loads(line) for line in text.encode().split(b"\n") if line.strip()]
-    assert table.select(["id", "image"]).to_pylist() == [{"id": r["id"], "image": r["image"]} for r in lines]
-
-
-def _json_lines_plainly(data: bytes) -> int | None:
-    """The rule `_json_lines` implements, written with the bytes methods."""
-    lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    starts = data.count(b"\n{") + data.startswith(b"{")
-    if not data or starts != lines or b"NaN" in data or b"Infinity" in data:
-        return None
-    return lines
-
-
-@settings(max_examples=300, deadline=None)
-@given(data=st.lists(st.sampled_from([b"{", b"}", b"\n", b"\n{", b"NaN", b"Infinity", b"Na",
-                                      b"Infinit", b"N", b"I", b'"x":1', b" "]), max_size=40),
-       step=st.sampled_from([1, 2, 3, 7, 8, 16]))
-def test_the_line_check_reads_every_step_boundary_like_the_plain_rule(data, step):
-    """The NumPy scan works in steps; a line start or a literal across a boundary must be
-    seen as the plain bytes rule sees it."""
-    text = b"".join(data)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(batch, "_SCAN_BYTES", step)
-        assert batch._json_lines(text) == _json_lines_plainly(text)
-        assert batch._json_lines(bytearray(text)) == _json_lines_plainly(text)
 
 
 @settings(max_examples=300, deadline=None)

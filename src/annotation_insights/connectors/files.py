@@ -3,7 +3,7 @@
 A file is read in blocks, so memory stays bounded whatever its size, and each reader
 reports how far it got for the progress bar. An NDJSON or Parquet block comes as Arrow
 columns (`events.batch.RAW_SCHEMA`) when it can be read that way without changing its
-meaning: Arrow's JSON reader is an order of magnitude faster than parsing line by line.
+meaning (`events/ndjson.py`): an order of magnitude faster than parsing line by line.
 Every block can also be read as `(row number, raw event)` pairs, which the importer
 falls back to for CSV, for a block the columnar reader refused, and for a block with an
 invalid event (each bad row is then reported on its own). A row that cannot even be
@@ -26,7 +26,8 @@ from typing import Any, BinaryIO
 import orjson
 import pyarrow as pa
 
-from annotation_insights.events.batch import RAW_SCHEMA, TEXT_FIELDS, ndjson_table
+from annotation_insights.events.batch import RAW_SCHEMA, TEXT_FIELDS
+from annotation_insights.events.ndjson import ndjson_table
 
 FORMATS = ("ndjson", "csv", "parquet")
 _EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson", ".csv": "csv",

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
 from annotation_insights.events import engine
 from annotation_insights.events.schema import EARLIEST_US, EVENT_TYPES, PROJECT_SLUG, Event
@@ -31,9 +30,6 @@ RAW_SCHEMA = pa.schema([*((name, pa.string()) for name in TEXT_FIELDS),
 # The raw column each batch column comes from (time_us: the instant the check computed).
 _RAW_SOURCES = ("id", "type", "time_us", "project", "image", "labeler", "annotation", "session",
                 "modelAssisted", "reviewer", "class")
-_JSON_OPTIONS = pa_json.ParseOptions(
-    explicit_schema=pa.schema([f for f in RAW_SCHEMA if f.name != "time_us"]),
-    unexpected_field_behavior="ignore")
 
 # The columns of a batch, in the order of `queries.STAGE_EVENTS`.
 EVENT_SCHEMA = pa.schema([
@@ -92,58 +88,6 @@ def raw_table(raw_events: Sequence[Any]) -> pa.Table | None:
         return None
     columns["time_us"] = pa.nulls(len(raw_events), pa.int64())
     return pa.table(columns, schema=RAW_SCHEMA)
-
-
-def ndjson_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
-    """The block's columns, if Arrow reads exactly what the line-by-line reader would:
-    one object a line, no blank lines (the row numbers must match), and none of the
-    non-JSON literals Arrow tolerates."""
-    lines = _json_lines(data)
-    if lines is None:
-        return None
-    try:
-        # Blocks of a quarter megabyte or more let both cores parse even a 1 MB body.
-        block_size = max(1 << 18, min(len(data) // 16, 1 << 24))
-        table = pa_json.read_json(pa.BufferReader(data), parse_options=_JSON_OPTIONS,
-                                  read_options=pa_json.ReadOptions(block_size=block_size))
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
-    if table.num_rows != lines:
-        return None
-    return table.append_column("time_us", pa.nulls(table.num_rows, pa.int64())).cast(RAW_SCHEMA)
-
-
-_SCAN_BYTES = 1 << 20  # bytes `_json_lines` looks at a step: the step's arrays stay in cache
-_NAN, _INFINITY = np.frombuffer(b"NaN", np.uint8), np.frombuffer(b"Infinity", np.uint8)
-
-
-def _json_lines(data: bytes | bytearray | memoryview) -> int | None:
-    """The number of lines, if each starts with `{` and no `NaN` or `Infinity` occurs
-    anywhere (inside a string only sends the block the slow way). NumPy scans the block
-    in steps, without the GIL: the bytes methods took 0.4 µs an event holding it."""
-    octets = np.frombuffer(data, dtype=np.uint8)
-    if not len(octets) or octets[0] != ord("{"):
-        return None
-    newlines = 0
-    for start in range(0, len(octets), _SCAN_BYTES):
-        step = octets[start:start + _SCAN_BYTES + len(_INFINITY)]  # sees into the next step
-        ends = np.flatnonzero(step[:_SCAN_BYTES] == ord("\n"))
-        newlines += len(ends)
-        starts = ends[ends + 1 < len(step)] + 1
-        if not (step[starts] == ord("{")).all():
-            return None
-        if _occurs(step, _NAN) or _occurs(step, _INFINITY):
-            return None
-    return newlines + (octets[-1] != ord("\n"))
-
-
-def _occurs(step: np.ndarray, word: np.ndarray) -> bool:
-    """Whether `word` starts in the step's first `_SCAN_BYTES` bytes."""
-    firsts = np.flatnonzero(step[:_SCAN_BYTES] == word[0])
-    firsts = firsts[firsts + len(word) <= len(step)]
-    if not len(firsts):
-        return False
-    return bool((step[firsts[:, None] + np.arange(len(word))] == word).all(axis=1).any())
 
 
 def checked_batch(raw: pa.Table, *, latest_us: int) -> EventBatch | None:

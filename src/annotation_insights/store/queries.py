@@ -113,6 +113,14 @@ FROM (SELECT * REPLACE (coalesce(time_us, rfc3339_us("time")) AS time_us),
              md5_number(id) AS id_hash
       FROM raw_events)"""
 
+# Input `ndjson_lines`: a block of NDJSON, one line a row (`line`). Output, row for row:
+# the SPEC §3 text fields as DuckDB's JSON reader reads them, and `modelAssisted` as its
+# JSON text (`:fields` names the types). The reader is lenient where the line-by-line
+# parser is strict, so `events/ndjson.py` only takes these columns for a block whose
+# bytes and counts rule every difference out.
+NDJSON_FIELDS = """
+SELECT j.* FROM (SELECT json_transform(line, :fields) AS j FROM ndjson_lines)"""
+
 # Events already validated by Python need only their identity.
 EVENT_ID_KEYS = f"""
 SELECT {_ID_HALVES}

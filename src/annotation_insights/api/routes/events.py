@@ -12,7 +12,7 @@ from annotation_insights.api.body import read_limited_body
 from annotation_insights.api.deps import DatabaseDep, SettingsDep, WriteKey
 from annotation_insights.api.schemas import EventIn, IngestResponse
 from annotation_insights.errors import BadRequest
-from annotation_insights.events.batch import ndjson_table
+from annotation_insights.events.ndjson import ndjson_table
 from annotation_insights.events.ingest import IngestResult, ingest, validate_batch, validate_columns
 from annotation_insights.settings import Settings
 from annotation_insights.store.database import Database
