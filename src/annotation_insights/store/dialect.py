@@ -18,16 +18,22 @@ _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 class Dialect:
     name: str
     param_template: str
+    # How a text column is stored whose value differs on nearly every row (an event's or
+    # an annotation's id): DuckDB's default, a dictionary plus FSST, gains little on
+    # such text and costs its writer more than zstd does.
+    unique_text: str = ""
 
     def bind(self, sql: str) -> str:
         return _bind(self.param_template, sql)
 
     def applies(self, statement: str | tuple[str, str]) -> str | None:
-        """The SQL of a migration statement if it is meant for this dialect."""
+        """The SQL of a migration statement if it is meant for this dialect, with its
+        `{unique_text}` column storage."""
         if isinstance(statement, tuple):
-            dialect, sql = statement
-            return sql if dialect == self.name else None
-        return statement
+            dialect, statement = statement
+            if dialect != self.name:
+                return None
+        return statement.replace("{unique_text}", self.unique_text)
 
 
 @lru_cache(maxsize=512)
@@ -35,5 +41,5 @@ def _bind(template: str, sql: str) -> str:
     return _PARAM.sub(lambda m: template.format(m.group(1)), sql)
 
 
-DUCKDB = Dialect("duckdb", "${}")
+DUCKDB = Dialect("duckdb", "${}", unique_text="USING COMPRESSION zstd")
 POSTGRESQL = Dialect("postgresql", "%({})s")

@@ -11,6 +11,11 @@ from __future__ import annotations
 from annotation_insights.store.queries import IMAGE_KEY
 
 Statement = str | tuple[str, str]  # plain SQL, or (dialect name, SQL) for one backend only
+# `{unique_text}` marks a text column whose value differs on nearly every row; each
+# dialect says how to store it (`dialect.py`). A DuckDB store created before the mark
+# keeps DuckDB's default: a column's compression cannot change in place, and rewriting
+# every event to change it would cost an upgrade minutes for a few percent of the speed
+# of later imports.
 
 MIGRATIONS: list[tuple[int, list[Statement]]] = [
     (1, [
@@ -45,13 +50,13 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
             workspace_id INTEGER NOT NULL,
             key_hi BIGINT NOT NULL,
             key_lo BIGINT NOT NULL,
-            event_id TEXT NOT NULL,
+            event_id TEXT NOT NULL {unique_text},
             type TEXT NOT NULL,
             time_us BIGINT NOT NULL,
             project TEXT NOT NULL,
             image TEXT NOT NULL,
             labeler TEXT NOT NULL,
-            annotation TEXT,
+            annotation TEXT {unique_text},
             session TEXT,
             model_assisted BOOLEAN,
             reviewer TEXT,
@@ -89,7 +94,7 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
         """CREATE TABLE session_annotations (
             workspace_id INTEGER NOT NULL,
             session_key UUID NOT NULL,
-            annotation TEXT NOT NULL,
+            annotation TEXT NOT NULL {unique_text},
             session_date DATE NOT NULL,
             created BOOLEAN NOT NULL,
             deleted BOOLEAN NOT NULL)""",
