@@ -109,12 +109,14 @@ def test_an_ndjson_block_read_as_columns_reads_what_line_by_line_parsing_reads(l
 
 
 @pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
-def test_plain_ndjson_is_read_by_the_engine(separators):
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_plain_ndjson_is_read_by_the_engine(separators, ending):
     """Events written compactly (orjson, JavaScript) or as Python's json module writes
-    them take the engine's reader, with every field and `modelAssisted` either way."""
+    them, with either line ending, take the engine's reader, every field and
+    `modelAssisted` read alike."""
     rows = [{**row, "annotation": "a:1", "class": "car, red", "modelAssisted": i % 2 == 0}
             for i, row in enumerate(ROWS)]
-    data = "".join(json.dumps(row, separators=separators) + "\n" for row in rows).encode()
+    data = "".join(json.dumps(row, separators=separators) + ending for row in rows).encode()
     table = ndjson._plain_table(data)
     assert table is not None and table.equals(_read_line_by_line(data))
 

@@ -66,7 +66,7 @@ def _plain_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
     - no `[`: no arrays;
     - no white space after a quote: each key is followed by its colon, so keys can be
       counted as quote-colon pairs;
-    - no comma or white space before a `}`: no trailing comma.
+    - no comma or white space before the `}` that ends a line: no trailing comma.
     Then two counts prove the rest. Keys must number the values read: each key is one
     of the event's fields, once in its line, not null (an unknown key, a repeat, a null
     or a nested object's key would count with no value read). Quotes must number two
@@ -109,23 +109,24 @@ def _plain_lines(data: bytes | bytearray | memoryview) -> tuple[np.ndarray, int,
         newlines = np.flatnonzero(body == _NEWLINE)
         if not (step[newlines[newlines + 1 < len(step)] + 1] == _OPEN).all():
             return None
-        if (np.subtract(body, ord("["), dtype=np.uint8) <= 1).any():  # `[` or a backslash
+        if ((body == ord("[")) | (body == ord("\\"))).any():
             return None
         marks = body == _QUOTE
         quotes += int(np.count_nonzero(marks))
-        if (marks[:len(following)] & (following <= ord(" "))).any():
+        marks = marks[:len(following)]
+        if (marks & (following <= ord(" "))).any():
             return None
-        colons = np.flatnonzero(body == _COLON) + (start - 1)  # the bytes before them
-        keys += int(np.count_nonzero(octets[colons[colons >= 0]] == _QUOTE))
-        closes = np.flatnonzero(body == _CLOSE) + (start - 1)
-        before = octets[closes[closes >= 0]]
-        if ((before == _COMMA) | (before <= ord(" "))).any():
-            return None
-        ends.append(newlines + (start + 1))
-    starts = np.concatenate([[0], *ends])
-    if starts[-1] != len(octets):
-        starts = np.append(starts, len(octets))
-    return starts.astype(np.int32), quotes, keys
+        keys += int(np.count_nonzero(marks & (following == _COLON)))
+        ends.append(newlines + start)
+    ends = np.concatenate(ends)
+    if octets[-1] != _NEWLINE:
+        ends = np.append(ends, len(octets))
+    # Each line's object closes at its end (before a `\r`), and not after a comma or space.
+    closes = ends - 1 - (octets[ends - 1] == ord("\r"))
+    before = octets[closes - 1]
+    if not (octets[closes] == _CLOSE).all() or ((before == _COMMA) | (before <= ord(" "))).any():
+        return None
+    return np.concatenate([[0], ends + 1]).clip(max=len(octets)).astype(np.int32), quotes, keys
 
 
 def _is_utf8(data: bytes | bytearray | memoryview) -> bool:
