@@ -76,17 +76,18 @@ _OTHER_VALUES = st.one_of(
     st.sampled_from(['"\\u0041"', '"q\\"q"', '"\\ud800"', '"tab\there"', "true", "false", "null",
                      "1", "-0.5", "1e999", "NaN", "nan", "-Infinity", "{}", '{"a":"b"}', "[]", '["a"]',
                      "[1,]"]))
-_EXTRAS = st.tuples(st.sampled_from([*TEXT_FIELDS, "modelAssisted", "extra", "ID"]),
-                    st.one_of(_PLAIN_TEXT, _OTHER_VALUES))
 _COLONS = st.sampled_from([":", ":", ": ", " :", ":\t"])  # chosen entry by entry
+_ENTRIES = st.builds(
+    lambda fields, extras: fields + extras,
+    st.lists(st.tuples(st.sampled_from(TEXT_FIELDS), _COLONS, _PLAIN_TEXT), max_size=6,
+             unique_by=lambda field: field[0]),
+    st.lists(st.tuples(st.sampled_from([*TEXT_FIELDS, "modelAssisted", "extra", "ID"]), _COLONS,
+                       st.one_of(_PLAIN_TEXT, _OTHER_VALUES)), max_size=1))
 _LINES = st.builds(
     lambda entries, comma, trailing, ending: (
         "{" + comma.join(f'"{key}"{colon}{value}' for key, colon, value in entries)
         + trailing + "}" + ending),
-    st.builds(lambda fields, extras: fields + extras,
-              st.lists(st.tuples(st.sampled_from(TEXT_FIELDS), _COLONS, _PLAIN_TEXT), max_size=6,
-                       unique_by=lambda field: field[0]),
-              st.lists(st.tuples(_EXTRAS, _COLONS).map(lambda e: (e[0][0], e[1], e[0][1])), max_size=1)),
+    _ENTRIES,
     st.sampled_from([",", ",", ", ", " ,", ",\r"]),
     st.sampled_from(["", "", "", ",", ", "]),
     st.sampled_from(["\n", "\n", "\r\n", "\n\n", " \n"]))
