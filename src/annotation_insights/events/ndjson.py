@@ -4,12 +4,13 @@ A block is read as columns only when they hold exactly what parsing it a line at
 would (`connectors/files.py`, the events endpoint): the same rows, the same values.
 Otherwise the caller parses it line by line, which decides and words each bad row.
 
-Two readers can do it. Most files are plain (`_plain_table`): the batch engine's JSON
-reader takes them at half the CPU of Arrow's, ~0.5 instead of ~1.0 µs an event, but it
-is lenient (it makes text of a number, keeps the first of a repeated key, passes a
-trailing comma), so a plain block is one whose bytes rule all of that out. Any other
-block is read by Arrow's reader, which is strict but for the non-JSON literals, text
-that is not UTF-8 and blank lines, which are checked first.
+Two readers can do it. A plain block (`_plain_table`: events as orjson, JavaScript or
+Python's json module write them, with no escapes, nulls or unknown fields) is read by
+the batch engine's JSON reader at half the CPU of Arrow's, ~0.5 instead of ~1.0 µs an
+event; that reader is lenient (it makes text of a number, keeps the first of a repeated
+key, passes a trailing comma), so a block is plain only if its bytes rule all of that
+out. Any other block is read by Arrow's reader, which is strict but for the non-JSON
+literals, text that is not UTF-8 and blank lines, which are checked first.
 """
 
 from __future__ import annotations
