@@ -41,9 +41,10 @@ ROWS = [{"id": f"e{i}", "type": "image.marked_null", "time": "2024-03-01T10:00:0
     ('{"\xff":"a"}\n'.encode("latin-1").decode("utf-8", "surrogateescape"), "a key not in UTF-8"),
 ])
 def test_ndjson_is_read_as_columns_only_when_that_reads_what_line_by_line_parsing_reads(text, reason):
-    table = ndjson_table(text.encode("utf-8", "surrogateescape"))
+    data = text.encode("utf-8", "surrogateescape")
+    table = ndjson_table(data)
     if reason is not None:
-        assert table is None, reason
+        assert table is None and ndjson._plain_table(data) is None, reason
         return
     lines = [orjson.loads(line) for line in text.encode().split(b"\n") if line.strip()]
     assert table.select(["id", "image"]).to_pylist() == [{"id": r["id"], "image": r["image"]} for r in lines]
@@ -98,15 +99,15 @@ _LINES = st.builds(
        invalid_utf8=st.booleans())
 def test_an_ndjson_block_read_as_columns_reads_what_line_by_line_parsing_reads(lines, cut_last,
                                                                                 invalid_utf8):
-    """Whichever reader takes the block (the engine's for a plain block, else Arrow's),
-    its columns must be those of parsing line by line, else the block goes row by row."""
+    """Both readers (the engine's, which takes large plain blocks, and the one that
+    decides) read a block's columns as parsing it line by line does, or not at all."""
     data = "".join(lines).encode()
     data = data.rstrip(b"\n") if cut_last else data
     data = data.replace(b"a", b"\xff", 1) if invalid_utf8 else data
-    table = ndjson_table(data)
-    if table is not None:
-        expected = _read_line_by_line(data)
-        assert expected is not None and table.equals(expected), data
+    for table in (ndjson._plain_table(data), ndjson_table(data)):
+        if table is not None:
+            expected = _read_line_by_line(data)
+            assert expected is not None and table.equals(expected), data
 
 
 @pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
@@ -120,6 +121,20 @@ def test_plain_ndjson_is_read_by_the_engine(separators, ending):
     data = "".join(json.dumps(row, separators=separators) + ending for row in rows).encode()
     table = ndjson._plain_table(data)
     assert table is not None and table.equals(_read_line_by_line(data))
+
+
+def test_a_small_block_takes_arrows_reader_and_a_large_one_the_engines(monkeypatch):
+    """A request's body of a few thousand events is read cheaper by Arrow's reader than by
+    the engine's, whose call costs a fixed ~2 ms; a file's blocks of megabytes the other
+    way round. Both read the same."""
+    data = "".join(json.dumps(row) + "\n" for row in ROWS).encode()
+    engine_reads = []
+    plain_table = ndjson._plain_table
+    monkeypatch.setattr(ndjson, "_plain_table", lambda data: engine_reads.append(len(data)) or plain_table(data))
+    small = ndjson_table(data)
+    monkeypatch.setattr(ndjson, "_PLAIN_BYTES", len(data))
+    large = ndjson_table(data)
+    assert engine_reads == [len(data)] and small.equals(large)
 
 
 def _json_lines_plainly(data: bytes) -> int | None:
