@@ -112,8 +112,8 @@ def _plain_lines(data: bytes | bytearray | memoryview) -> tuple[np.ndarray, int,
     for start in range(0, len(octets), _SCAN_BYTES):
         step = octets[start:start + _SCAN_BYTES + 1]  # sees the next step's first byte
         body, following = step[:_SCAN_BYTES], step[1:]
-        newlines = np.flatnonzero(body == _NEWLINE)
-        if not (step[newlines[newlines + 1 < len(step)] + 1] == _OPEN).all():
+        newlines = _line_ends(step)
+        if newlines is None:
             return None
         if ((body == ord("[")) | (body == ord("\\"))).any():
             return None
@@ -156,14 +156,21 @@ def _json_lines(data: bytes | bytearray | memoryview) -> int | None:
     newlines = 0
     for start in range(0, len(octets), _SCAN_BYTES):
         step = octets[start:start + _SCAN_BYTES + len(_INFINITY)]  # sees into the next step
-        ends = np.flatnonzero(step[:_SCAN_BYTES] == _NEWLINE)
+        ends = _line_ends(step)
+        if ends is None or _occurs(step, _NAN) or _occurs(step, _INFINITY):
+            return None
         newlines += len(ends)
-        starts = ends[ends + 1 < len(step)] + 1
-        if not (step[starts] == _OPEN).all():
-            return None
-        if _occurs(step, _NAN) or _occurs(step, _INFINITY):
-            return None
     return newlines + (octets[-1] != _NEWLINE)
+
+
+def _line_ends(step: np.ndarray) -> np.ndarray | None:
+    """Where the step's first `_SCAN_BYTES` bytes hold a newline, if every line begun
+    after one starts with `{` (the step sees into the next, so a line begun at its last
+    byte is checked too)."""
+    ends = np.flatnonzero(step[:_SCAN_BYTES] == _NEWLINE)
+    if not (step[ends[ends + 1 < len(step)] + 1] == _OPEN).all():
+        return None
+    return ends
 
 
 def _occurs(step: np.ndarray, word: np.ndarray) -> bool:
