@@ -1,12 +1,14 @@
 """The DuckDB file: large inserts leave no unused space in it, whether a serving process
-writes them through the WAL or a bulk load compresses them straight into the file."""
+writes them through the WAL or a bulk load compresses them straight into the file; and a
+file import's process gets a memory limit of its own."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from annotation_insights.store import open_database
+from annotation_insights.settings import Settings
+from annotation_insights.store import open_configured, open_database
 
 # An import block of 262,144 events is two full row groups of 122,880 and a part-full
 # one: the shape whose runs DuckDB's checkpoint vacuum rewrote, freeing the first copy.
@@ -30,3 +32,17 @@ def test_large_inserts_leave_no_free_blocks_in_the_file(database_url, bulk_load)
             "SELECT total_blocks, free_blocks, wal_size FROM pragma_database_size()").fetchall()[0]
     assert free == 0, f"{free} of {total} blocks of the file are unused"
     assert wal == "0 bytes"
+
+
+@pytest.mark.backends("duckdb")
+def test_a_file_import_gets_its_own_memory_limit(database_url, monkeypatch):
+    monkeypatch.setenv("ANNOTATION_INSIGHTS_DUCKDB_MEMORY_LIMIT", "700MB")
+    settings = Settings(database=database_url)
+    limits = {}
+    for bulk_load in (False, True):
+        with open_configured(settings, bulk_load=bulk_load) as db:
+            limits[bulk_load] = db.read("SELECT current_setting('memory_limit')")[0][0]
+    assert limits == {False: "667.5 MiB", True: "3.7 GiB"}
+    monkeypatch.setenv("ANNOTATION_INSIGHTS_DUCKDB_IMPORT_MEMORY_LIMIT", "2GB")
+    with open_configured(Settings(database=database_url), bulk_load=True) as db:
+        assert db.read("SELECT current_setting('memory_limit')")[0][0] == "1.8 GiB"

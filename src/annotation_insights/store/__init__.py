@@ -38,9 +38,10 @@ def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
 
 def open_configured(settings: "Settings", *, bulk_load: bool = False) -> Database:
     """Open the store the settings name, with their pool, timeout and memory limits."""
+    memory_limit = settings.duckdb_import_memory_limit if bulk_load else settings.duckdb_memory_limit
     return open_database(settings.database, pool_size=settings.pool_size,
                          statement_timeout_ms=settings.statement_timeout_ms,
-                         duckdb_memory_limit=settings.duckdb_memory_limit, bulk_load=bulk_load)
+                         duckdb_memory_limit=memory_limit, bulk_load=bulk_load)
 
 
 __all__ = ["Database", "open_configured", "open_database"]
