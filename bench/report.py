@@ -66,16 +66,23 @@ def rows_for_size(r: dict) -> list[Row]:
         label = f"bulk import {fmt.upper() if fmt == 'ndjson' else 'Parquet'}"
         if imp is None:
             continue
-        if imp.get("missing"):
-            add(label, "n/a (import command missing)", "")
-        elif imp.get("skipped"):
-            add(label, f"not measured ({imp['skipped']})", "")
-        elif not imp["ok"]:
-            add(label, "failed", "", note=imp["output"][-200:])
+        if imp.get("missing") or imp.get("skipped"):
+            add(label, "n/a (import command missing)" if imp.get("missing")
+                else f"not measured ({imp['skipped']})", "")
+            continue
+        runs = imp.get("runs", [imp])  # result files before `--import-repeat` hold one run
+        failed = [run for run in runs if not run["ok"]]
+        if failed:
+            add(label, "failed", "", note=failed[0]["output"][-200:])
         else:
-            add(label, fmt_rate(imp["rate"]), "—", "≥ 500,000/s", judge(imp["rate"] >= 500_000, None, n),
-                f"1 run, {imp['events']:,} events in {imp['seconds']:.0f} s (command's own figure "
-                f"{fmt_rate(imp['reported_rate'] or 0)})")
+            rates = [run["rate"] for run in runs]
+            med = statistics.median(rates)
+            own = statistics.median(run["reported_rate"] or 0 for run in runs)
+            add(label, fmt_rate(med), fmt_rate(percentile(rates, 5)), "≥ 500,000/s",
+                judge(med >= 500_000, None, n),
+                f"{len(runs)} run{'' if len(runs) == 1 else 's'} of the whole command, "
+                f"{runs[0]['events']:,} events in {statistics.median(run['seconds'] for run in runs):.0f} s "
+                f"(the command's own figure {fmt_rate(own)})")
     queries = r.get("queries", {})
     for name, t in queries.items():
         if t.get("error"):
