@@ -153,7 +153,7 @@ def run_size(n: int, args: argparse.Namespace, admin_url: str | None) -> dict:
     # The formats take turns, so that the shared machine's load weighs on both alike.
     for _ in range(args.import_repeat if importing else 0):
         for fmt, path in (("ndjson", data.ndjson), ("parquet", data.parquet)):
-            if len(runs[fmt]) >= args.import_repeat:  # the NDJSON import that loaded a large store
+            if len(runs[fmt]) >= args.import_repeat:  # the import that loaded a large store counts
                 continue
             log(f"Bulk import of {path.name} into a fresh store ...")
             fresh = new_store(args.backend, f"{name}_{fmt}", args.workdir, admin_url)
