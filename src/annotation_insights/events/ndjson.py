@@ -62,7 +62,7 @@ def ndjson_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
         return None
     if table.num_rows != lines:
         return None
-    return table.append_column("time_us", pa.nulls(table.num_rows, pa.int64())).cast(RAW_SCHEMA)
+    return _raw(table)
 
 
 def _plain_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
@@ -98,7 +98,12 @@ def _plain_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
     if keys != values or quotes != 2 * (2 * keys - (len(flags) - flags.null_count)):
         return None
     table = fields.set_column(fields.num_columns - 1, "modelAssisted", pc.equal(flags, "true"))
-    return table.append_column("time_us", pa.nulls(table.num_rows, pa.int64())).cast(RAW_SCHEMA)
+    return _raw(table)
+
+
+def _raw(fields: pa.Table) -> pa.Table:
+    """A reader's columns as `RAW_SCHEMA`: the instant is left for the check to compute."""
+    return fields.append_column("time_us", pa.nulls(fields.num_rows, pa.int64())).cast(RAW_SCHEMA)
 
 
 def _plain_lines(data: bytes | bytearray | memoryview) -> tuple[np.ndarray, int, int] | None:
