@@ -107,6 +107,11 @@ def _write(spec: DemoSpec, ndjson: Path, parquet: Path) -> int:
     return count
 
 
+def json_list(ndjson: bytes) -> bytes:
+    """An NDJSON batch as the JSON list an HTTP client's `json=` sends: compact, one line."""
+    return b"[" + b",".join(ndjson.splitlines()) + b"]"
+
+
 def ndjson_batches(path: Path, size: int, limit: int | None = None):
     """The file's lines in batches of `size`, as ready-to-send NDJSON bodies."""
     sent = 0

@@ -28,7 +28,7 @@ from annotation_insights.store import open_database
 from annotation_insights.tenancy.keys import create_key
 from annotation_insights.tenancy.reference import put_labeler, put_project
 from annotation_insights.tenancy.workspaces import create_workspace
-from bench.data import Dataset, ndjson_batches
+from bench.data import Dataset, json_list, ndjson_batches
 
 CLI = [sys.executable, "-m", "annotation_insights"]
 
@@ -182,19 +182,27 @@ class IngestRun:
     errors: list[str] = field(default_factory=list)
     request_ms: list[float] = field(default_factory=list)
     window_rates: list[float] = field(default_factory=list)  # events/s of consecutive windows
+    body: str = "ndjson"  # how the batches were sent (`BODY_TYPES`)
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
 
 
+BODY_TYPES = {"ndjson": "application/x-ndjson", "json": "application/json"}
+
+
 def http_ingest(url: str, slug: str, key: str, data: Dataset, *, batch: int = 5_000,
-                clients: int = 4, limit: int | None = None, windows: int = 20) -> IngestRun:
-    """POST the data set as NDJSON batches from `clients` concurrent connections."""
+                clients: int = 4, limit: int | None = None, windows: int = 20,
+                body: str = "ndjson") -> IngestRun:
+    """POST the data set in batches from `clients` concurrent connections, as NDJSON or as
+    JSON lists (`body`)."""
     bodies = ndjson_batches(data.ndjson, batch, limit)
+    if body == "json":
+        bodies = ((json_list(ndjson), n) for ndjson, n in bodies)
     lock, done = threading.Lock(), queue.SimpleQueue()
-    run = IngestRun()
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
+    run = IngestRun(body=body)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": BODY_TYPES[body]}
 
     def client() -> None:
         with httpx.Client(base_url=url, headers=headers, timeout=600) as http:

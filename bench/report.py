@@ -57,7 +57,8 @@ def rows_for_size(r: dict) -> list[Row]:
     if ing:
         rates = ing["window_rates"]
         med = statistics.median(rates) if rates else 0.0
-        add("HTTP ingest (5,000/batch, 4 clients)", fmt_rate(med), fmt_rate(percentile(rates, 5)),
+        sent = " as JSON lists" if ing.get("body") == "json" else ""
+        add(f"HTTP ingest (5,000/batch, 4 clients{sent})", fmt_rate(med), fmt_rate(percentile(rates, 5)),
             "≥ 100,000/s", judge(med >= 100_000, None, n),
             f"{ing['events']:,} events in {ing['seconds']:.0f} s; {len(ing['errors'])} failed requests"
             + (f"; request p50 {fmt_ms(statistics.median(ing['request_ms']))}" if ing["request_ms"] else ""))

@@ -32,7 +32,7 @@ from rich.console import Console  # noqa: E402
 from annotation_insights.demo.generator import demo_labelers, demo_projects  # noqa: E402
 from bench import baselines, report  # noqa: E402
 from bench.data import Dataset, dataset, parse_size, size_label  # noqa: E402
-from bench.load import (ImportRun, Server, bulk_import, http_ingest, import_available,  # noqa: E402
+from bench.load import (BODY_TYPES, ImportRun, Server, bulk_import, http_ingest, import_available,  # noqa: E402
                         new_store, postgres_cluster, prepare_workspace)
 from bench.queries import TIMESERIES_PATH, ApiTimer, QueryPlan, date_range, run_queries  # noqa: E402
 
@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "measured on a sample (default 10M)")
     p.add_argument("--http-sample", type=parse_size, default=1_000_000,
                    help="events posted to measure HTTP ingest above --http-load-max (default 1M)")
+    p.add_argument("--ingest-body", choices=tuple(BODY_TYPES), default="ndjson",
+                   help="how HTTP ingest sends its batches: NDJSON or JSON lists (default ndjson)")
     p.add_argument("--skip-import", action="store_true", help="do not time bulk import")
     p.add_argument("--import-repeat", type=int, default=3,
                    help="timed imports of each file, each into a fresh store (default 3)")
@@ -129,10 +131,11 @@ def run_size(n: int, args: argparse.Namespace, admin_url: str | None) -> dict:
     with Server(store, server_log) as server:
         if http_load:
             log(f"Loading {data.events:,} events over HTTP ({args.backend}) ...")
-            ingest = http_ingest(server.url, SLUG, keys["write"], data)
+            ingest = http_ingest(server.url, SLUG, keys["write"], data, body=args.ingest_body)
         else:
             log(f"Posting {args.http_sample:,} events over HTTP to measure ingest ...")
-            ingest = http_ingest(server.url, SAMPLE_SLUG, sample_keys["write"], data, limit=args.http_sample)
+            ingest = http_ingest(server.url, SAMPLE_SLUG, sample_keys["write"], data,
+                                 limit=args.http_sample, body=args.ingest_body)
         result["ingest"] = vars(ingest) | {"rate": ingest.rate}
         log(f"HTTP ingest: {ingest.rate:,.0f} events/s overall, {len(ingest.errors)} failed requests")
         plan = QueryPlan(SLUG, data.end, demo_projects(data.spec)[0]["slug"], demo_labelers(data.spec)[0]["id"],

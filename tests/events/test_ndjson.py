@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from annotation_insights.events import ndjson
 from annotation_insights.events.batch import TEXT_FIELDS, raw_table
-from annotation_insights.events.ndjson import ndjson_table
+from annotation_insights.events.ndjson import json_body_table, ndjson_table
 
 ROWS = [{"id": f"e{i}", "type": "image.marked_null", "time": "2024-03-01T10:00:00Z",
          "project": "p", "image": str(i), "labeler": "l"} for i in range(3)]
@@ -158,3 +158,58 @@ def test_the_line_check_reads_every_step_boundary_like_the_plain_rule(data, step
         patch.setattr(ndjson, "_SCAN_BYTES", step)
         assert ndjson._json_lines(text) == _json_lines_plainly(text)
         assert ndjson._json_lines(bytearray(text)) == _json_lines_plainly(text)
+
+
+@pytest.mark.parametrize("write", [
+    lambda events: json.dumps(events),
+    lambda events: json.dumps(events, separators=(",", ":")),
+    lambda events: orjson.dumps(events).decode(),
+    lambda events: json.dumps({"events": events}),
+    lambda events: " \n" + orjson.dumps({"events": events}).decode() + "\r\n",
+])
+def test_json_bodies_as_clients_write_them_are_read_as_columns(write):
+    """A list of events as `json.dumps`, orjson or an HTTP client's `json=` writes it, bare
+    or as `{"events": [...]}`, takes the columnar reader and reads what parsing it does."""
+    events = [{**row, "class": "car, red", "modelAssisted": i % 2 == 0} for i, row in enumerate(ROWS)]
+    table = json_body_table(write(events).encode())
+    assert table is not None and table.equals(raw_table(events))
+
+
+@pytest.mark.parametrize("body, reason", [
+    (json.dumps(ROWS, indent=2), "line breaks of its own: left to the parser"),
+    ("[" + "\n".join(json.dumps(r) for r in ROWS) + "]", "no commas: not a JSON list"),
+    ("[" + " ".join(json.dumps(r) for r in ROWS) + "]", "no commas: not a JSON list"),
+    (json.dumps(ROWS)[:-1], "not closed"),
+    (json.dumps(ROWS) + ",", "text after the list"),
+    (json.dumps(ROWS).replace("}, {", "},, {", 1), "two commas"),
+    (json.dumps(ROWS)[:-1] + ",]", "a trailing comma"),
+    (json.dumps({"events": ROWS[:1], "also": 1}), "another key besides the list"),
+    ('{"events": [' + json.dumps(ROWS[0]) + '], "events": [' + json.dumps(ROWS[1]) + "]}",
+     "a repeated key: the parser keeps the last list"),
+    (json.dumps([{**ROWS[0], "class": "a},{b"}]), "split inside a string: the parser decides"),
+    ("[]", "no events"),
+    ("[1, 2]", "not objects"),
+])
+def test_json_bodies_read_as_columns_only_when_that_is_what_parsing_reads(body, reason):
+    assert json_body_table(body.encode()) is None, reason
+
+
+# Lists built object by object from the lines above, joined by commas or by what is not
+# a comma, and wrapped as clients wrap them or not quite.
+_OBJECTS = st.builds(lambda entries, comma, trailing: "{" + comma.join(
+    f'"{key}"{colon}{value}' for key, colon, value in entries) + trailing + "}",
+    _ENTRIES, st.sampled_from([",", ", "]), st.sampled_from(["", "", "", ","]))
+_BETWEEN = st.sampled_from([",", ",", ", ", ",\n", "\n", " ", "", ",,"])
+_WRAPPERS = st.sampled_from(["[{}]", " [{}] ", '{{"events":[{}]}}', '{{ "events" : [ {} ] }}\n',
+                             '{{"events":[{}],"events":[]}}', "[{}],[]", "[{}]]", "{{{}}}"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(objects=st.lists(_OBJECTS, min_size=1, max_size=4), between=_BETWEEN, wrapper=_WRAPPERS)
+def test_a_json_body_read_as_columns_reads_what_parsing_it_reads(objects, between, wrapper):
+    body = wrapper.format(between.join(objects)).encode()
+    table = json_body_table(body)
+    if table is not None:
+        parsed = orjson.loads(body)
+        events = parsed["events"] if isinstance(parsed, dict) else parsed
+        assert table.equals(raw_table(events)), body

@@ -1,4 +1,5 @@
-"""NDJSON blocks (a file's or a request body's) read as columns, `batch.RAW_SCHEMA`.
+"""NDJSON blocks (a file's or a request body's) read as columns, `batch.RAW_SCHEMA`;
+JSON bodies too, as the NDJSON their objects make one a line (`json_body_table`).
 
 A block is read as columns only when they hold exactly what parsing it a line at a time
 would (`connectors/files.py`, the events endpoint): the same rows, the same values.
@@ -14,6 +15,8 @@ literals, text that is not UTF-8 and blank lines, which are checked first.
 """
 
 from __future__ import annotations
+
+import re
 
 import duckdb
 import numpy as np
@@ -43,6 +46,8 @@ _PLAIN_BYTES = 4 << 20
 _SCAN_BYTES = 1 << 20  # bytes a scan looks at a step: the step's arrays stay in cache
 _NAN, _INFINITY = np.frombuffer(b"NaN", np.uint8), np.frombuffer(b"Infinity", np.uint8)
 _QUOTE, _COLON, _COMMA, _NEWLINE, _OPEN, _CLOSE = (ord(mark) for mark in '":,\n{}')
+_JSON_SPACE = b" \t\n\r"
+_WRAPPED = re.compile(rb'\{[ \t\n\r]*"events"[ \t\n\r]*:[ \t\n\r]*\[(.*)\][ \t\n\r]*\}', re.S)
 
 
 def ndjson_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
@@ -63,6 +68,31 @@ def ndjson_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
     if table.num_rows != lines:
         return None
     return _raw(table)
+
+
+def json_body_table(body: bytes) -> pa.Table | None:
+    """A JSON body's events (`[...]` or `{"events": [...]}`) as columns, if its objects
+    are written on one line, `,` or `, ` between them, as `json.dumps`, orjson and HTTP
+    clients' `json=` write them: their NDJSON, one object a line, read by `ndjson_table`
+    (parsing the body as Python objects and making columns of them cost twice the CPU,
+    all of it holding the GIL). Exact: if every line reads as one object, the body is
+    those objects joined by the commas taken out, so it parses as that list, whatever a
+    `},{` inside a string did to the lines; a body with its own line breaks is left
+    alone, as two objects on two lines are valid NDJSON but not a valid list."""
+    text = body.strip(_JSON_SPACE)
+    if text[:1] == b"[" and text[-1:] == b"]":
+        items = text[1:-1]
+    elif (wrapped := _WRAPPED.fullmatch(text)) is not None:
+        items = wrapped[1]
+    else:
+        return None
+    items = items.strip(_JSON_SPACE)
+    if not items or b"\n" in items or b"\r" in items:
+        return None
+    lines = items.replace(b"},{", b"}\n{")
+    if b"}, {" in lines:
+        lines = lines.replace(b"}, {", b"}\n{")
+    return ndjson_table(lines)
 
 
 def _plain_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
