@@ -8,16 +8,17 @@ API instead.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from annotation_insights.cli import main as cli
-from annotation_insights.connectors.label_studio_connect import (
-    ConnectResult, DirectSink, HttpSink, LabelStudioApi, connect)
 from annotation_insights.errors import BadRequest, StoreUnavailable
 from annotation_insights.events.schema import PROJECT_SLUG
+
+if TYPE_CHECKING:
+    from annotation_insights.connectors.label_studio_connect import ConnectResult, LabelStudioApi
 
 connect_app = typer.Typer(no_args_is_help=True, help="Connect a labeling tool for live events.")
 
@@ -42,6 +43,9 @@ def label_studio(
             "--as-project", help="Our project slug (default: label-studio-<id>).")] = None,
 ) -> None:
     """Register our webhook in a Label Studio project and backfill its annotations."""
+    # Loaded here, not with the CLI: its HTTP client is a tenth of every command's start-up.
+    from annotation_insights.connectors.label_studio_connect import HttpSink, LabelStudioApi
+
     if as_project is not None and not PROJECT_SLUG.fullmatch(as_project):
         raise BadRequest(f"Invalid project slug {as_project!r}: it must match ^[a-z0-9][a-z0-9._-]{{0,99}}$.")
     hook_url = f"{public_url.rstrip('/')}/{workspace}/integrations/label-studio"
@@ -63,6 +67,7 @@ def label_studio(
 
 def _direct(api: LabelStudioApi, project: int, hook_url: str, workspace: str,
             as_project: str | None) -> ConnectResult:
+    from annotation_insights.connectors.label_studio_connect import DirectSink
     from annotation_insights.tenancy.keys import create_key
     from annotation_insights.tenancy.workspaces import get_workspace
 
@@ -80,6 +85,8 @@ def _direct(api: LabelStudioApi, project: int, hook_url: str, workspace: str,
 
 
 def _run(api, sink, project: int, hook_url: str, key: str, as_project: str | None) -> ConnectResult:
+    from annotation_insights.connectors.label_studio_connect import connect
+
     columns = (TextColumn("Backfilling tasks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=cli.err) as bar:
         task = bar.add_task("backfill", total=None)
