@@ -26,9 +26,6 @@ from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
 
 MAX_REPORTED_ERRORS = 1000
-# (session, image) and (session, annotation) facts: an import block (even the first,
-# small ones), a backlog catch-up; not an HTTP batch of 5,000 events (~4,500 facts).
-_LARGE_BATCH_FACTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -169,13 +166,12 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         tx.stage_table(name, columns, table.append_column("known", known_rows))
     if known:
         tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, dates[key]) for key in known])
-        known_dates = [dates[key] for key in known]
-        merged = {**params, "first_date": min(known_dates), "last_date": max(known_dates)}
+        merged = {**params, **tx.dialect.merge_dates(dates[key] for key in known)}
         for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS,
                           q.REFRESH_SESSION_COUNTS):
             tx.execute(statement, merged)
     if len(known) < len(dates):
         tx.execute(q.INSERT_NEW_SESSION_IMAGES, params)
         tx.execute(q.INSERT_NEW_SESSION_ANNOTATIONS, params)
-    if facts.images.num_rows + facts.annotations.num_rows >= _LARGE_BATCH_FACTS:
-        tx.update_statistics(("session_images", "session_annotations"))
+    tx.update_statistics({"sessions": len(dates) - len(known), "session_images": facts.images.num_rows,
+                          "session_annotations": facts.annotations.num_rows})

@@ -8,7 +8,7 @@ written once against this interface and the shared SQL in `queries.py`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ class Transaction(abc.ABC):
     """A unit of work that commits only when its `with` block exits cleanly."""
 
     rollup_backlog: Any = None  # the store's, when it defers rollups (events/backlog.py)
+    dialect: Dialect
 
     def __init__(self, known_names: set) -> None:
         self.known_names = known_names
@@ -65,9 +66,9 @@ class Transaction(abc.ABC):
         """Store the batch's events whose id is not stored yet; return which rows those
         were (a boolean mask). Events must only ever be written through here."""
 
-    def update_statistics(self, tables: Sequence[str]) -> None:
-        """Tell the query planner these tables just grew a lot (a no-op where it does not
-        plan by sampled statistics)."""
+    def update_statistics(self, added: Mapping[str, int]) -> None:
+        """Tell the query planner these tables just grew by these many rows (a no-op where
+        it does not plan by sampled statistics)."""
 
     @abc.abstractmethod
     def lock_workspace(self, workspace_id: int) -> None:

@@ -7,7 +7,9 @@ the other difference and lives in the backends.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,9 +24,21 @@ class Dialect:
     # an annotation's id): DuckDB's default, a dictionary plus FSST, gains little on
     # such text and costs its writer more than zstd does.
     unique_text: str = ""
+    # Whether a batch's merges bound their scans of the fact tables by the dates of the
+    # sessions they touch. DuckDB skips the rest of a table by its zone maps. PostgreSQL
+    # finds the facts by their keys, and to its planner a range of the newest dates (past
+    # the statistics it sampled) holds no row, so it joins by nested loops over the range.
+    bounds_merges_by_date: bool = True
 
     def bind(self, sql: str) -> str:
         return _bind(self.param_template, sql)
+
+    def merge_dates(self, dates: Iterable[dt.date]) -> dict[str, dt.date]:
+        """`first_date` and `last_date` of a batch's merges, for the touched sessions' dates."""
+        if not self.bounds_merges_by_date:
+            return {"first_date": dt.date.min, "last_date": dt.date.max}
+        dates = list(dates)
+        return {"first_date": min(dates), "last_date": max(dates)}
 
     def applies(self, statement: str | tuple[str, str]) -> str | None:
         """The SQL of a migration statement if it is meant for this dialect, with its
@@ -42,4 +56,4 @@ def _bind(template: str, sql: str) -> str:
 
 
 DUCKDB = Dialect("duckdb", "${}", unique_text="USING COMPRESSION zstd")
-POSTGRESQL = Dialect("postgresql", "%({})s")
+POSTGRESQL = Dialect("postgresql", "%({})s", bounds_merges_by_date=False)

@@ -41,6 +41,8 @@ _SERVING = {"enable_optimistic_write": False}
 
 
 class DuckDBTransaction(Transaction):
+    dialect = DUCKDB
+
     def __init__(self, cursor: duckdb.DuckDBPyConnection, event_keys: EventKeys,
                  known_names: set) -> None:
         super().__init__(known_names)
