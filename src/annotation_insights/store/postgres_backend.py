@@ -133,7 +133,7 @@ def _uuid_text(column: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     values = column.combine_chunks()
     if isinstance(values, pa.ExtensionArray):
         values = values.storage
-    if not pa.types.is_fixed_size_binary(values.type):
+    if not (pa.types.is_fixed_size_binary(values.type) and values.type.byte_width == 16):
         return column
     count = len(values)
     octets = np.frombuffer(values.buffers()[1], np.uint8)[values.offset * 16:(values.offset + count) * 16]
