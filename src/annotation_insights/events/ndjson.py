@@ -89,10 +89,7 @@ def json_body_table(body: bytes) -> pa.Table | None:
     items = items.strip(_JSON_SPACE)
     if not items or b"\n" in items or b"\r" in items:
         return None
-    lines = items.replace(b"},{", b"}\n{")
-    if b"}, {" in lines:
-        lines = lines.replace(b"}, {", b"}\n{")
-    return ndjson_table(lines)
+    return ndjson_table(items.replace(b"},{", b"}\n{").replace(b"}, {", b"}\n{"))
 
 
 def _plain_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
