@@ -16,11 +16,14 @@ from annotation_insights.store.database import Database
 from annotation_insights.tenancy.keys import ApiKey, authenticate
 
 
-def get_db(request: Request) -> Database:
+# Dependencies that do no I/O are coroutines: FastAPI runs a plain function in its thread
+# pool, a hop that cost ~0.3 ms of each request's ~12 (a 90-day answer at 1M events).
+
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -49,7 +52,7 @@ def current_key(request: Request, db: DatabaseDep) -> ApiKey:
 
 
 def require(scope: str):
-    def check(request: Request, key: Annotated[ApiKey, Depends(current_key)]) -> ApiKey:
+    async def check(request: Request, key: Annotated[ApiKey, Depends(current_key)]) -> ApiKey:
         workspace = request.path_params.get("workspace")
         if workspace is not None and workspace != key.workspace.slug:
             raise Forbidden(f"This API key belongs to another workspace, not {workspace!r}.")

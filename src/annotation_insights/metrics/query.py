@@ -82,10 +82,10 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
     params = query.params(workspace)
     pairs: dict[tuple[str, str], PairTotals] = {}
     for project, labeler, *sums in db.read(q.PAIR_SESSION_TOTALS, params):
-        pairs[(project, labeler)] = PairTotals(*(int(v) for v in sums))
+        pairs[(project, labeler)] = PairTotals(*sums)
     for project, labeler, approved, rejected in db.read(q.PAIR_REVIEW_TOTALS, params):
         totals = pairs.setdefault((project, labeler), PairTotals())
-        totals.approved, totals.rejected = int(approved), int(rejected)
+        totals.approved, totals.rejected = approved, rejected
     labeled, marked_null, model_assisted = db.read(q.UNIQUE_IMAGE_TOTALS, params)[0]
     rows = [shape_row(pairs[key], project=projects[key[0]], labeler_id=key[1],
                       workspace_id=workspace.slug)

@@ -117,10 +117,10 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
                                                "group_by": query.group_by}
     grouped: dict[tuple[dt.date, str], PairTotals] = {}
     for period, group, *sums in db.read(q.SERIES_SESSION_TOTALS, params):
-        grouped[(period, group)] = PairTotals(*(int(v) for v in sums))
+        grouped[(period, group)] = PairTotals(*sums)
     for period, group, approved, rejected in db.read(q.SERIES_REVIEW_TOTALS, params):
         totals = grouped.setdefault((period, group), PairTotals())
-        totals.approved, totals.rejected = int(approved), int(rejected)
+        totals.approved, totals.rejected = approved, rejected
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
     counting = q.SERIES_UNIQUE_IMAGES if query.group_by else q.SERIES_UNIQUE_IMAGES_UNGROUPED
     for period, group, rolled_period, rolled_group, *counts in db.read(counting, params):
