@@ -208,8 +208,8 @@ def shape_totals(rows: list[dict], unique: UniqueImages) -> dict:
     }
 
 
-def shape_labeler(labeler: dict) -> dict:
+def shape_labeler(labeler_id: str, display_name: str, email: str | None, is_system: bool) -> dict:
     """System labelers (e.g. autolabelservice) report placeholder name and email (SPEC §3)."""
-    if labeler["is_system"]:
-        return {"id": labeler["id"], "displayName": labeler["id"], "email": None}
-    return {"id": labeler["id"], "displayName": labeler["display_name"], "email": labeler["email"]}
+    if is_system:
+        return {"id": labeler_id, "displayName": labeler_id, "email": None}
+    return {"id": labeler_id, "displayName": display_name, "email": email}

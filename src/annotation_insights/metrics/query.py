@@ -76,7 +76,7 @@ def run_stats(db: Database, workspace: Workspace, query: StatsQuery) -> dict:
 
 def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
     projects = {row[0]: {"slug": row[0], "name": row[1], "type": row[2]}
-                for row in db.read(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
+                for row in db.read_reference(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.project is not None and query.project not in projects:
         raise NotFound(f"No project {query.project!r} in workspace {workspace.slug!r}.")
     params = query.params(workspace)
@@ -101,8 +101,7 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
 def _labelers(db: Reader, workspace: Workspace, ids: set[str]) -> list[dict]:
     if not ids:
         return []
-    known = db.read_dicts(q.SELECT_LABELERS, {"workspace_id": workspace.id},
-                          columns=("id", "display_name", "email", "is_system"))
+    known = db.read_reference(q.SELECT_LABELERS, {"workspace_id": workspace.id})
     # Sorted here, not in SQL, so the order is by code point on every backend and collation.
-    return sorted((shape_labeler(labeler) for labeler in known if labeler["id"] in ids),
+    return sorted((shape_labeler(*row) for row in known if row[0] in ids),
                   key=lambda labeler: labeler["id"])

@@ -110,7 +110,7 @@ def run_timeseries(db: Database, workspace: Workspace, query: TimeseriesQuery) -
 
 def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
     projects = {row[0]: {"id": row[0], "name": row[1]}
-                for row in db.read(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
+                for row in db.read_reference(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.stats.project is not None and query.stats.project not in projects:
         raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
     params = query.stats.params(workspace) | {"unit": query.granularity,
@@ -168,7 +168,7 @@ def _group_names(db: Reader, workspace: Workspace, group_by: str | None, ids: li
     if group_by == "project":
         return [projects[slug] for slug in ids]
     if group_by == "labeler" and ids:
-        known = {row[0]: shape_labeler(dict(zip(("id", "display_name", "email", "is_system"), row)))
-                 for row in db.read(q.SELECT_LABELERS, {"workspace_id": workspace.id})}
+        known = {row[0]: shape_labeler(*row)
+                 for row in db.read_reference(q.SELECT_LABELERS, {"workspace_id": workspace.id})}
         return [{"id": labeler, "name": known[labeler]["displayName"]} for labeler in ids]
     return []

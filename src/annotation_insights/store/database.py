@@ -84,6 +84,12 @@ class Reader(abc.ABC):
     def read_dicts(self, sql: str, params: Params | None = None, *, columns: Sequence[str]) -> list[dict]:
         return [dict(zip(columns, row)) for row in self.read(sql, params)]
 
+    def read_reference(self, sql: str, params: Params | None = None) -> list[tuple]:
+        """`read` of workspaces, API keys, projects or labelers, which a store written by
+        this process alone answers from memory while they are unchanged
+        (`store/reference_cache.py`). The rows are shared: do not change them."""
+        return self.read(sql, params)
+
 
 class Database(Reader):
     """`known_names` remembers (workspace id, project, labeler) triples already stored, so

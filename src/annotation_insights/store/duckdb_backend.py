@@ -6,6 +6,7 @@ while reads use per-thread cursors, which DuckDB's MVCC lets run beside a write.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from annotation_insights.store.database import Columns, Database, Params, Reader
 from annotation_insights.store import queries
 from annotation_insights.store.dialect import DUCKDB
 from annotation_insights.store.event_keys import EventKeys, KeyRuns
+from annotation_insights.store.reference_cache import ReferenceCache, writes_reference
 
 if TYPE_CHECKING:
     from annotation_insights.events.batch import EventBatch
@@ -44,14 +46,19 @@ class DuckDBTransaction(Transaction):
     dialect = DUCKDB
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, event_keys: EventKeys,
-                 known_names: set) -> None:
+                 known_names: set, reference: ReferenceCache) -> None:
         super().__init__(known_names)
         self._cursor = cursor
         self._staged: list[str] = []
         self._event_keys = event_keys
+        self._reference = reference
+        self._writes_reference = False
         self.new_event_keys: dict[int, KeyRuns] = {}
 
     def execute(self, sql: str, params: Params | None = None) -> list[tuple]:
+        if not self._writes_reference and writes_reference(sql):
+            self._writes_reference = True
+            self.after_commit(self._reference.changed)
         self._cursor.execute(DUCKDB.bind(sql), params or {})
         return self._cursor.fetchall() if self._cursor.description else []
 
@@ -80,12 +87,40 @@ class DuckDBTransaction(Transaction):
 
 
 class _CursorReader(Reader):
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, reference: ReferenceCache,
+                 generation: int) -> None:
         self._cursor = cursor
+        self._reference, self._generation = reference, generation
 
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:
         self._cursor.execute(DUCKDB.bind(sql), params or {})
         return self._cursor.fetchall()
+
+    def read_reference(self, sql: str, params: Params | None = None) -> list[tuple]:
+        """Remembered answers are used only if read at the generation this reader's
+        snapshot began in, so they agree with the snapshot's other reads."""
+        return self._reference.get(_reference_key(sql, params), self._generation,
+                                   lambda: self.read(sql, params))
+
+
+def _reference_key(sql: str, params: Params | None) -> tuple:
+    return sql, tuple(sorted((params or {}).items()))
+
+
+# Connections a process opens to one file share DuckDB's database, so they share what
+# is remembered of it. Opening a file starts its memory over: it may be a new file at the
+# path of one closed before.
+_REFERENCE_CACHES: dict[str, ReferenceCache] = {}
+_REFERENCE_CACHES_LOCK = threading.Lock()
+
+
+def _reference_cache(path: str) -> ReferenceCache:
+    if path == ":memory:":
+        return ReferenceCache()
+    with _REFERENCE_CACHES_LOCK:
+        cache = _REFERENCE_CACHES.setdefault(os.path.realpath(path), ReferenceCache())
+    cache.changed()
+    return cache
 
 
 class DuckDBDatabase(Database):
@@ -110,6 +145,7 @@ class DuckDBDatabase(Database):
             raise StoreUnavailable(f"Cannot open the database file {path}: {exc}") from exc
         self._write_lock = threading.Lock()
         self.known_names: set = set()
+        self._reference = _reference_cache(path)
         self._event_keys = EventKeys(self._load_event_keys)
         # One reading cursor per thread, held here and not by the thread: a DuckDB
         # connection released by a thread that ends while the interpreter exits aborts
@@ -135,16 +171,23 @@ class DuckDBDatabase(Database):
         return cursor
 
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:
-        return _CursorReader(self._reader()).read(sql, params)
+        return self._current_reader().read(sql, params)
+
+    def read_reference(self, sql: str, params: Params | None = None) -> list[tuple]:
+        return self._current_reader().read_reference(sql, params)
+
+    def _current_reader(self) -> _CursorReader:
+        return _CursorReader(self._reader(), self._reference, self._reference.generation)
 
     @contextmanager
     def snapshot(self) -> Iterator[Reader]:
         if self.rollup_backlog is not None:
             self.rollup_backlog.catch_up()
         cursor = self._reader()
+        generation = self._reference.generation  # before the snapshot: see _CursorReader
         cursor.execute("BEGIN TRANSACTION")
         try:
-            yield _CursorReader(cursor)
+            yield _CursorReader(cursor, self._reference, generation)
         finally:
             cursor.execute("COMMIT")
 
@@ -152,7 +195,7 @@ class DuckDBDatabase(Database):
     def transaction(self) -> Iterator[Transaction]:
         with self._write_lock:
             cursor = self._conn.cursor()
-            tx = DuckDBTransaction(cursor, self._event_keys, self.known_names)
+            tx = DuckDBTransaction(cursor, self._event_keys, self.known_names, self._reference)
             tx.rollup_backlog = self.rollup_backlog
             cursor.execute("BEGIN TRANSACTION")
             try:

@@ -58,7 +58,7 @@ def create_key(db: Database, workspace: Workspace, scopes: list[str] | None = No
 def authenticate(db: Database, key: str) -> ApiKey | None:
     """The live key for this secret, or None for unknown and revoked keys."""
     digest = hash_key(key)
-    rows = db.read(q.SELECT_KEY_BY_HASH, {"key_hash": digest})
+    rows = db.read_reference(q.SELECT_KEY_BY_HASH, {"key_hash": digest})
     if not rows:
         return None
     key_id, stored_hash, scopes, revoked_at, ws_id, slug, name, timezone = rows[0]

@@ -94,7 +94,6 @@ def insights_context(workspace: str, key: ReadKey, db: DatabaseDep, settings: Se
         "today": dt.datetime.now(ZoneInfo(ws.timezone)).date().isoformat(),
         "availableFrom": settings.availability_date.isoformat(),
         "projects": list_projects(db, ws),
-        "labelers": [shape_labeler({"id": lab["id"], "display_name": lab["displayName"],
-                                    "email": lab["email"], "is_system": lab["system"]})
+        "labelers": [shape_labeler(lab["id"], lab["displayName"], lab["email"], lab["system"])
                      for lab in list_labelers(db, ws)],
     }
