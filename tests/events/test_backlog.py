@@ -1,9 +1,12 @@
 """DuckDB's rollup backlog: acknowledged events count in the very next stats answer,
-survive a crash before their rollups were applied, and are applied exactly once."""
+survive a crash before their rollups were applied, are applied exactly once, and are
+applied by themselves once ingest pauses."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 
@@ -30,6 +33,21 @@ def _sessions(db) -> int:
     return db.read("SELECT count(*) FROM sessions")[0][0]
 
 
+def _backlogged(db) -> int:
+    return db.read("SELECT count(*) FROM rollup_backlog")[0][0]
+
+
+@pytest.fixture(autouse=True)
+def no_pause_in_ingest_applies(monkeypatch):
+    """Tests that look at a backlog before it is applied must not race the worker that
+    applies it after a pause; those about the worker set their own pause."""
+    monkeypatch.setattr(backlog_module, "APPLY_WHEN_IDLE", 3600)
+
+
+def _workers() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name == "rollup-backlog"}
+
+
 def test_ingest_defers_rollups_and_the_next_stats_answer_applies_them(db):
     workspace = create_workspace(db, "acme")
     events = worked_events()
@@ -38,7 +56,7 @@ def test_ingest_defers_rollups_and_the_next_stats_answer_applies_them(db):
     assert _sessions(db) == 0  # acknowledged and stored, rollups not applied yet
     assert db.read("SELECT count(*) FROM events")[0][0] == len(events)
     assert _stats(db, workspace) == WORKED_STATS
-    assert db.read("SELECT count(*) FROM rollup_backlog")[0][0] == 0
+    assert _backlogged(db) == 0
     assert _stats(db, workspace) == WORKED_STATS  # applied once, not again
 
 
@@ -49,9 +67,9 @@ def test_a_crash_before_the_rollups_were_applied_loses_nothing(database_url):
     db._conn.close()  # the process dies: no catch-up, no clean close
     reopened = open_database(database_url)
     try:
-        assert reopened.read("SELECT count(*) FROM rollup_backlog")[0][0] == 10
+        assert _backlogged(reopened) == 10
         assert _stats(reopened, get_workspace(reopened, "acme")) == WORKED_STATS
-        assert reopened.read("SELECT count(*) FROM rollup_backlog")[0][0] == 0
+        assert _backlogged(reopened) == 0
     finally:
         reopened.close()
 
@@ -63,7 +81,7 @@ def test_a_full_backlog_is_applied_by_the_batch_that_fills_it(db, monkeypatch):
     ingest(db, workspace, validate_batch(events[:5]))
     assert _sessions(db) == 0
     ingest(db, workspace, validate_batch(events[5:]))
-    assert _sessions(db) > 0 and db.read("SELECT count(*) FROM rollup_backlog")[0][0] == 0
+    assert _sessions(db) > 0 and _backlogged(db) == 0
     assert _stats(db, workspace) == WORKED_STATS
 
 
@@ -74,6 +92,41 @@ def test_closing_the_store_applies_the_backlog(database_url):
     reopened = open_database(database_url)
     try:
         assert _sessions(reopened) > 0
-        assert reopened.read("SELECT count(*) FROM rollup_backlog")[0][0] == 0
+        assert _backlogged(reopened) == 0
     finally:
         reopened.close()
+
+
+def test_the_backlog_is_applied_once_ingest_pauses(db, monkeypatch):
+    monkeypatch.setattr(backlog_module, "APPLY_WHEN_IDLE", 0.05)
+    workspace = create_workspace(db, "acme")
+    ingest(db, workspace, validate_batch(worked_events()))
+    deadline = time.monotonic() + 10
+    while _backlogged(db) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _backlogged(db) == 0 and _sessions(db) > 0  # applied without any read asking
+    assert _stats(db, workspace) == WORKED_STATS
+
+
+def test_batches_closer_together_than_the_pause_share_one_catch_up(db, monkeypatch):
+    monkeypatch.setattr(backlog_module, "APPLY_WHEN_IDLE", 2.0)
+    workspace = create_workspace(db, "acme")
+    events = worked_events()
+    for index, one in enumerate(events):
+        ingest(db, workspace, validate_batch([one]))
+        time.sleep(0.05)
+        assert _sessions(db) == 0, f"applied after batch {index + 1} of a steady stream"
+    assert _backlogged(db) == len(events)
+    assert _stats(db, workspace) == WORKED_STATS
+
+
+def test_closing_the_store_stops_the_worker_and_applies_what_is_left(database_url):
+    before = _workers()
+    db = open_database(database_url)
+    ingest(db, create_workspace(db, "acme"), validate_batch(worked_events()))
+    worker = _workers() - before
+    assert len(worker) == 1
+    db.close()
+    assert not worker.pop().is_alive()
+    with open_database(database_url) as reopened:
+        assert _backlogged(reopened) == 0 and _sessions(reopened) > 0

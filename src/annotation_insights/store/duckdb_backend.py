@@ -214,7 +214,7 @@ class DuckDBDatabase(Database):
 
     def close(self) -> None:
         if self.rollup_backlog is not None:
-            self.rollup_backlog.catch_up()
+            self.rollup_backlog.close()
         with self._cursors_lock:
             for cursor in self._cursors.values():
                 cursor.close()
