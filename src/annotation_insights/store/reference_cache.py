@@ -5,8 +5,8 @@ labeler names: small reads that DuckDB answers in ~0.5–1 ms each (its cost per
 statement, not per row), 2.5 ms of a 12 ms 90-day answer at 1M events. A DuckDB file
 has one writing process, so this process sees every change to those tables: a write
 transaction that touches one of them bumps the generation once it has committed, and a
-remembered answer is used only while the generation it was read at is current.
-PostgreSQL is written by several processes and is read every time.
+remembered answer serves only readers of the generation it was read at. PostgreSQL is
+written by several processes and is read every time.
 """
 
 from __future__ import annotations
