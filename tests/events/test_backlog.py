@@ -130,3 +130,55 @@ def test_closing_the_store_stops_the_worker_and_applies_what_is_left(database_ur
     assert not worker.pop().is_alive()
     with open_database(database_url) as reopened:
         assert _backlogged(reopened) == 0 and _sessions(reopened) > 0
+
+
+def test_batches_written_during_a_catch_up_leave_theirs_to_a_later_one(db, monkeypatch):
+    """A batch that ends while the full backlog is being applied finds it due, waits for
+    that catch-up, and must not start another for the few batches written meanwhile."""
+    monkeypatch.setattr(backlog_module, "APPLY_AT", 6)
+    workspace = create_workspace(db, "acme")
+    events = worked_events()
+    ingest(db, workspace, validate_batch(events[:5]))
+    deriving, go = threading.Event(), threading.Event()
+    derive = backlog_module.session_facts
+
+    def held_up(*args, **kwargs):
+        deriving.set()
+        go.wait(10)
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(backlog_module, "session_facts", held_up)
+    filling = threading.Thread(target=ingest, args=(db, workspace, validate_batch(events[5:8])))
+    filling.start()
+    assert deriving.wait(10)  # the backlog is full and being applied
+    later = threading.Thread(target=ingest, args=(db, workspace, validate_batch(events[8:])))
+    later.start()
+    deadline = time.monotonic() + 10
+    while db.read("SELECT count(*) FROM events")[0][0] < len(events) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # the later batch is stored and waits for the catch-up
+    go.set()
+    filling.join(10)
+    later.join(10)
+    assert _backlogged(db) == 2  # the later batch's events, for the next catch-up
+    assert _stats(db, workspace) == WORKED_STATS
+
+
+def test_a_batch_held_up_in_flight_is_no_pause(db, monkeypatch):
+    """A batch waiting for the store (here: for another write) is still ingest going on."""
+    monkeypatch.setattr(backlog_module, "APPLY_WHEN_IDLE", 1.0)
+    workspace = create_workspace(db, "acme")
+    events = worked_events()
+    first, second = validate_batch(events[:5]), validate_batch(events[5:])
+    derived = []
+    derive = backlog_module.session_facts
+    monkeypatch.setattr(backlog_module, "session_facts",
+                        lambda *args, **kwargs: derived.append(time.monotonic()) or derive(*args, **kwargs))
+    ingest(db, workspace, first)
+    with db.transaction():  # holds the store's writer until well past the pause
+        held_up = threading.Thread(target=ingest, args=(db, workspace, second))
+        held_up.start()
+        time.sleep(2.0)
+        assert derived == [], "applied while a batch was in flight"
+    held_up.join(10)
+    assert _stats(db, workspace) == WORKED_STATS

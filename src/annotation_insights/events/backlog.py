@@ -71,8 +71,9 @@ class RollupBacklog:
         self._queue: list[_Ticket] = []
         self._queue_lock = threading.Lock()
         self._leader = threading.Lock()
-        self._idle = threading.Condition()  # guards the three below
-        self._last_batch: float | None = None  # when, if not applied since
+        self._idle = threading.Condition()  # guards the four below
+        self._in_flight = 0  # batches being ingested (or waiting to be)
+        self._last_batch: float | None = None  # when the last one ended, if not applied since
         self._closed = False
         self._worker: threading.Thread | None = None
 
@@ -81,24 +82,29 @@ class RollupBacklog:
         group is being written are written together, in one transaction: a group commit,
         so one durable commit (the costliest step for a small batch) serves them all."""
         ticket = _Ticket(workspace, batch)
-        with self._queue_lock:
-            self._queue.append(ticket)
-        with self._leader:
-            if ticket.result is None and ticket.error is None:
-                with self._queue_lock:
-                    group, self._queue = self._queue, []
-                self._write(group)
-        if ticket.error is not None:
-            raise ticket.error
-        self.catch_up_if_due()
-        self._apply_after_pause()
-        return ticket.result  # type: ignore[return-value]
-
-    def _apply_after_pause(self) -> None:
         with self._idle:
+            self._in_flight += 1
+        try:
+            with self._queue_lock:
+                self._queue.append(ticket)
+            with self._leader:
+                if ticket.result is None and ticket.error is None:
+                    with self._queue_lock:
+                        group, self._queue = self._queue, []
+                    self._write(group)
+            if ticket.error is not None:
+                raise ticket.error
+            self.catch_up_if_due()
+            return ticket.result  # type: ignore[return-value]
+        finally:
+            self._batch_ended()
+
+    def _batch_ended(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._last_batch = time.monotonic()
             if self._closed:
                 return
-            self._last_batch = time.monotonic()
             if self._worker is None:
                 self._worker = threading.Thread(target=self._apply_when_idle,
                                                 name="rollup-backlog", daemon=True)
@@ -106,11 +112,13 @@ class RollupBacklog:
             self._idle.notify()
 
     def _apply_when_idle(self) -> None:
-        """The worker thread: once per pause in ingest, apply what the batches before it left."""
+        """The worker thread: once per pause in ingest, apply what the batches before it
+        left. A pause starts when no batch is in flight: batches held up by a catch-up
+        (~0.4 s for a full backlog) do not make one."""
         while True:
             with self._idle:
                 while not self._closed:
-                    if self._last_batch is None:
+                    if self._last_batch is None or self._in_flight:
                         self._idle.wait()
                         continue
                     left = self._last_batch + APPLY_WHEN_IDLE - time.monotonic()
@@ -163,12 +171,17 @@ class RollupBacklog:
     def catch_up_if_due(self) -> None:
         """To be called outside any transaction (the store's writer lock is not re-entrant)."""
         if self.due():
-            self.catch_up()
+            self.catch_up(only_if_due=True)
 
-    def catch_up(self) -> None:
+    def catch_up(self, *, only_if_due: bool = False) -> None:
         """Apply the rollups of everything backlogged so far. The deltas are derived before
-        the write transaction, so other batches keep being written meanwhile."""
+        the write transaction, so other batches keep being written meanwhile; each of
+        those finds the backlog due when it ends, and waits here for this catch-up, after
+        which its own (`only_if_due`) is not due any more: without that check, every full
+        backlog was followed by 3–4 catch-ups of a few batches each."""
         with self._applying:
+            if only_if_due and not self.due():
+                return
             if self._next_no is None:
                 with self._db.transaction() as tx:
                     self._load(tx)
