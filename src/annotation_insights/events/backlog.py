@@ -4,7 +4,7 @@ Maintaining the rollups costs about the same for 5,000 events as for 50,000: a d
 statements, each mostly fixed cost. So on DuckDB (one process, one writer) a batch
 posted over HTTP is acknowledged once its events and their ids in `rollup_backlog` are
 committed, and the rollups of all backlogged batches are applied in one transaction:
-when the backlog holds `APPLY_AT` events, when no batch has arrived for
+when the backlog holds `APPLY_AT` events, when no batch has been in flight for
 `APPLY_WHEN_IDLE` seconds (so the stats query after a burst of ingest does not wait for
 it: ~0.3 s for a full backlog), before any read that needs the rollups (every
 `snapshot()`), and when the store closes. The backlog table makes this crash-safe:
