@@ -126,7 +126,7 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
     for period, group, rolled_period, rolled_group, *counts in db.read(counting, params):
         key = (None if rolled_period else period,
                group if query.group_by and not rolled_group else None)
-        unique[key] = UniqueImages(*(int(c) for c in counts))
+        unique[key] = UniqueImages(*counts)
 
     # Totals keyed by (period or None for the whole range, group or None for all groups).
     sums: dict[tuple[dt.date | None, str | None], PairTotals] = {}

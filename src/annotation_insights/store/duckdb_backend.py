@@ -171,13 +171,11 @@ class DuckDBDatabase(Database):
         return cursor
 
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:
-        return self._current_reader().read(sql, params)
+        return _CursorReader(self._reader(), self._reference, self._reference.generation).read(sql, params)
 
     def read_reference(self, sql: str, params: Params | None = None) -> list[tuple]:
-        return self._current_reader().read_reference(sql, params)
-
-    def _current_reader(self) -> _CursorReader:
-        return _CursorReader(self._reader(), self._reference, self._reference.generation)
+        return self._reference.get(_reference_key(sql, params), self._reference.generation,
+                                   lambda: self.read(sql, params))
 
     @contextmanager
     def snapshot(self) -> Iterator[Reader]:
