@@ -7,6 +7,7 @@ directly; every failure is printed as one plain sentence on stderr with exit cod
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import sys
 from enum import Enum
@@ -239,4 +240,8 @@ def hoist_database_option(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
+    # The modules loaded so far live until the process ends, so the collector need not
+    # walk them: during an import each full collection did (~0.15 s over 1M events), and
+    # the interpreter's last one at exit took another ~0.15 s.
+    gc.freeze()
     app(args=hoist_database_option(sys.argv[1:]))
