@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotation_insights.store.event_keys import KEY, KeyRuns, _Run
+from annotation_insights.store.event_keys import KEY, KeyRuns, SortedKeys, _Run
 
 # Few distinct high halves, so keys that share one (and must be told apart by the low
 # half) are common here although astronomically rare in practice.
@@ -89,3 +89,20 @@ def test_a_failed_merge_keeps_every_key_and_the_next_add_merges(monkeypatch):
     runs.settle()
     assert [len(run) for run in runs._runs] == [3]
     assert runs.contains(np.concatenate(batches)).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(-3, 3), st.integers(-2**63, 2**63 - 1),
+                          st.sampled_from([-2**63, 2**63 - 1, -1, 0]),
+                          # values apart only in their low bits, where positions ride
+                          st.integers(-2**20, 2**20 - 1).map(lambda v: v << 43)
+                          .flatmap(lambda base: st.integers(0, 2**16).map(lambda low: base | low))),
+                max_size=300))
+def test_keys_sort_by_their_high_half_whatever_the_values(values):
+    hi = np.array(values, dtype=np.int64)
+    keys = np.empty(len(hi), dtype=KEY)
+    keys["hi"], keys["lo"] = hi, np.arange(len(hi))
+    sorted_keys = SortedKeys(keys)
+    assert sorted(sorted_keys.order.tolist()) == list(range(len(hi)))
+    assert sorted_keys.hi.tolist() == sorted(values)
+    assert sorted_keys.lo.tolist() == keys["lo"][sorted_keys.order].tolist()

@@ -34,9 +34,9 @@ class _Run:
 
     @classmethod
     def merged(cls, runs: list["_Run"]) -> "_Run":
-        """Several runs as one (a stable sort finds the sorted runs and merges them)."""
+        """Several runs as one."""
         hi = np.concatenate([run.hi for run in runs])
-        order = np.argsort(hi, kind="stable")
+        order = _order_by(hi)
         return cls(hi[order], np.concatenate([run.lo for run in runs])[order])
 
     def __len__(self) -> int:
@@ -59,13 +59,36 @@ class _Run:
 
 
 _EMPTY = np.empty(0, dtype=KEY)
+_SIGN = np.uint64(1 << 63)
+
+
+def _order_by(hi: np.ndarray) -> np.ndarray:
+    """The order that sorts signed 64-bit values, found by sorting the values themselves,
+    which NumPy does several times faster than `argsort` finds an order: each value's
+    position rides in its own low bits while they are sorted, so the order comes out by
+    the values' high bits, and values that share those (keys are random: a few dozen
+    pairs among millions) are put in order after. 10M keys: 0.40 against 0.72 s; 50M:
+    2.0 against 5.8 s."""
+    position_bits = np.uint64(max(1, (len(hi) - 1).bit_length()))
+    positions = (np.uint64(1) << position_bits) - np.uint64(1)
+    packed = hi.view(np.uint64) ^ _SIGN  # unsigned, in the signed order
+    packed &= ~positions
+    packed |= np.arange(len(hi), dtype=np.uint64)
+    packed.sort()
+    order = (packed & positions).astype(np.intp)
+    high = packed >> position_bits
+    shared = np.flatnonzero(high[1:] == high[:-1])
+    if len(shared):  # runs of values with the same high bits, each in place of itself
+        within = np.union1d(shared, shared + 1)
+        order[within] = order[within][np.argsort(hi[order[within]], kind="stable")]
+    return order
 
 
 class SortedKeys:
     """A batch's keys sorted by their high half once, for every lookup and the add."""
 
     def __init__(self, keys: np.ndarray) -> None:
-        self.order = np.argsort(keys["hi"])
+        self.order = _order_by(keys["hi"])
         self.hi, self.lo = keys["hi"][self.order], keys["lo"][self.order]
 
     def in_given_order(self, values: np.ndarray) -> np.ndarray:
@@ -87,7 +110,6 @@ class _Filter:
     in `LOAD` is set; past that the filter is rebuilt larger."""
 
     LOAD = 8
-    _SIGN = np.uint64(1 << 63)
 
     def __init__(self, log2_bits: int) -> None:
         self._shift = np.uint64(64 - log2_bits)
@@ -105,7 +127,7 @@ class _Filter:
     def _positions(self, sorted_hi: np.ndarray) -> np.ndarray:
         # Flipping the sign bit keeps the order of sorted signed halves, so the positions
         # come out sorted too.
-        return (sorted_hi.view(np.uint64) ^ self._SIGN) >> self._shift
+        return (sorted_hi.view(np.uint64) ^ _SIGN) >> self._shift
 
     def add(self, sorted_hi: np.ndarray) -> bool:
         """Set the keys' bits; False (nothing set) if the filter would be too full."""
