@@ -81,9 +81,6 @@ class Reader(abc.ABC):
     @abc.abstractmethod
     def read(self, sql: str, params: Params | None = None) -> list[tuple]: ...
 
-    def read_dicts(self, sql: str, params: Params | None = None, *, columns: Sequence[str]) -> list[dict]:
-        return [dict(zip(columns, row)) for row in self.read(sql, params)]
-
     def read_reference(self, sql: str, params: Params | None = None) -> list[tuple]:
         """`read` of workspaces, API keys, projects or labelers, which a store written by
         this process alone answers from memory while they are unchanged

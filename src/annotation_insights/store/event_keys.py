@@ -80,7 +80,8 @@ def _order_by(hi: np.ndarray) -> np.ndarray:
     shared = np.flatnonzero(high[1:] == high[:-1])
     if len(shared):  # runs of values with the same high bits, each in place of itself
         within = np.union1d(shared, shared + 1)
-        order[within] = order[within][np.argsort(hi[order[within]], kind="stable")]
+        rows = order[within]
+        order[within] = rows[np.argsort(hi[rows], kind="stable")]
     return order
 
 

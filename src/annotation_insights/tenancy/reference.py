@@ -25,8 +25,8 @@ def put_project(db: Database, workspace: Workspace, slug: str, name: str, type_:
 
 
 def list_projects(db: Database, workspace: Workspace) -> list[dict]:
-    return db.read_dicts(q.SELECT_PROJECTS, {"workspace_id": workspace.id},
-                         columns=("slug", "name", "type"))
+    return [{"slug": slug, "name": name, "type": type_}
+            for slug, name, type_ in db.read_reference(q.SELECT_PROJECTS, {"workspace_id": workspace.id})]
 
 
 def put_labeler(db: Database, workspace: Workspace, labeler_id: str, display_name: str,
@@ -43,4 +43,4 @@ def put_labeler(db: Database, workspace: Workspace, labeler_id: str, display_nam
 
 def list_labelers(db: Database, workspace: Workspace) -> list[dict]:
     return [{"id": i, "displayName": n, "email": e, "system": s}
-            for i, n, e, s in db.read(q.SELECT_LABELERS, {"workspace_id": workspace.id})]
+            for i, n, e, s in db.read_reference(q.SELECT_LABELERS, {"workspace_id": workspace.id})]
