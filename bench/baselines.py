@@ -7,11 +7,18 @@
 Both are written from the SPEC, not from the product's code, and both answers are checked
 against the API's for the same range, so a speed-up is never bought with a wrong answer.
 They run in the benchmark's own process, without HTTP: that favours the baselines.
+
+3. For bulk import, DuckDB loading the same file into one table of a new file, in a
+   process of its own like the import command: what storing the events costs with no
+   checks, no ids and no rollups, so the import's throughput has a floor to be read against.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -150,6 +157,27 @@ class RawSql:
 
     def close(self) -> None:
         self.conn.close()
+
+
+# What a user would write to load an event file into DuckDB: its readers detect the types.
+LOAD_SQL = {"ndjson": "CREATE TABLE raw_events AS SELECT * FROM read_json_auto($path)",
+            "parquet": "CREATE TABLE raw_events AS SELECT * FROM read_parquet($path)"}
+_LOAD_PROGRAM = ("import sys, duckdb; db = duckdb.connect(sys.argv[3]); "
+                 "db.execute(sys.argv[1], {'path': sys.argv[2]}); db.close()")
+
+
+def duckdb_load(path: Path, fmt: str, target: Path) -> float:
+    """Seconds a new process takes to load the file into `target` (a new DuckDB file,
+    removed afterwards), start-up and exit included as for the import command."""
+    target.unlink(missing_ok=True)
+    try:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _LOAD_PROGRAM, LOAD_SQL[fmt], str(path), str(target)],
+                       check=True, capture_output=True)
+        return time.perf_counter() - t0
+    finally:
+        target.unlink(missing_ok=True)
+        target.with_name(target.name + ".wal").unlink(missing_ok=True)
 
 
 def pandas_read(parquet: Path):

@@ -64,7 +64,8 @@ def rows_for_size(r: dict) -> list[Row]:
             + (f"; request p50 {fmt_ms(statistics.median(ing['request_ms']))}" if ing["request_ms"] else ""))
     for fmt in ("ndjson", "parquet"):
         imp = r.get("imports", {}).get(fmt)
-        label = f"bulk import {fmt.upper() if fmt == 'ndjson' else 'Parquet'}"
+        name = fmt.upper() if fmt == "ndjson" else "Parquet"
+        label = f"bulk import {name}"
         if imp is None:
             continue
         if imp.get("missing") or imp.get("skipped"):
@@ -84,6 +85,13 @@ def rows_for_size(r: dict) -> list[Row]:
                 f"{len(runs)} run{'' if len(runs) == 1 else 's'} of the whole command, "
                 f"{runs[0]['events']:,} events in {statistics.median(run['seconds'] for run in runs):.0f} s "
                 f"(the command's own figure {fmt_rate(own)})")
+            if imp.get("floor_seconds"):
+                floor = [runs[0]["events"] / seconds for seconds in imp["floor_seconds"]]
+                add(f"baseline: DuckDB's own load of the {name} file", fmt_rate(statistics.median(floor)),
+                    fmt_rate(percentile(floor, 5)), "", "",
+                    f"ours at {med / statistics.median(floor):.0%} of its rate; one `CREATE TABLE AS` "
+                    "over DuckDB's reader in a process of its own: no checks, ids or rollups; "
+                    f"{len(floor)} run{'' if len(floor) == 1 else 's'}, each right after ours")
     queries = r.get("queries", {})
     for name, t in queries.items():
         if t.get("error"):

@@ -5,7 +5,8 @@
 Per size: generate (cached) → load over HTTP (or by `import` above --http-load-max) →
 time GET /stats and the time series over HTTP → stop the server (peak RSS, bytes on disk)
 → time `annotation-insights import` of the NDJSON and the Parquet file into fresh stores
-(`--import-repeat` times each, the formats taking turns)
+(`--import-repeat` times each, the formats taking turns, each followed on DuckDB by
+DuckDB's own load of the same file)
 → time the two baselines on the same events and check their answers equal the API's.
 See docs/performance.md for what each figure means.
 """
@@ -121,6 +122,7 @@ def run_size(n: int, args: argparse.Namespace, admin_url: str | None) -> dict:
     http_load = n <= args.http_load_max
     stored = data.events
     runs: dict[str, list[ImportRun]] = {"ndjson": [], "parquet": []}
+    floors: dict[str, list[float]] = {"ndjson": [], "parquet": []}
     if not http_load:
         if not can_import:
             raise SystemExit(f"{label} is above --http-load-max and needs `annotation-insights import`")
@@ -163,7 +165,10 @@ def run_size(n: int, args: argparse.Namespace, admin_url: str | None) -> dict:
             prepare_workspace(fresh, SLUG, data)
             runs[fmt].append(bulk_import(fresh, SLUG, path, data.events, server_log))
             fresh.drop()
-    imports.update({fmt: {"runs": [vars(run) | {"rate": run.rate} for run in done]}
+            if args.backend == "duckdb" and not args.skip_baselines:
+                floors[fmt].append(baselines.duckdb_load(path, fmt, args.workdir / f"{name}_load.duckdb"))
+    imports.update({fmt: {"runs": [vars(run) | {"rate": run.rate} for run in done],
+                          "floor_seconds": floors[fmt]}
                     for fmt, done in runs.items() if done})
     result["imports"] = imports
     result["loadavg_at_end"] = os.getloadavg()
