@@ -148,30 +148,29 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     the facts of sessions stored before this batch need merging with stored facts, and
     only those sessions recounting; a new session arrives with its counts."""
     tx.stage_table("stage_sessions", q.STAGE_SESSIONS, facts.sessions)
-    known = dict(tx.execute(q.SELECT_STORED_SESSION_DATES, params))
-    dates = dict(tx.execute(q.UPSERT_SESSIONS, params))
-    moved = [(key, dates[key]) for key, before in known.items() if dates[key] < before]
+    known = tx.execute(q.SELECT_STORED_SESSIONS, params)  # (part, key, date, merged date)
+    tx.execute(q.UPSERT_SESSIONS, params)
+    moved = [(key, merged) for _, key, before, merged in known if merged < before]
     if moved:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
         tx.execute(q.MOVE_SESSION_IMAGES, params)
         tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
     # The batch's facts tell their session by its number in the batch (`part`).
-    sessions = zip(facts.sessions.column("session_key").to_pylist(),
-                   facts.sessions.column("part").to_pylist())
-    known_parts = pa.array([part for key, part in sessions if key.hex in known], type=pa.int32())
+    known_parts = pa.array([part for part, *_ in known], type=pa.int32())
     for name, columns, table in (("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images),
                                  ("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS,
                                   facts.annotations)):
         known_rows = pc.is_in(table.column("part"), value_set=known_parts)
         tx.stage_table(name, columns, table.append_column("known", known_rows))
     if known:
-        tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, dates[key]) for key in known])
-        merged = {**params, **tx.dialect.merge_dates(dates[key] for key in known)}
+        tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, date) for _, key, _, date in known])
+        merged = {**params, **tx.dialect.merge_dates(date for *_, date in known)}
         for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS,
                           q.REFRESH_SESSION_COUNTS):
             tx.execute(statement, merged)
-    if len(known) < len(dates):
+    sessions = facts.sessions.num_rows
+    if len(known) < sessions:
         tx.execute(q.INSERT_NEW_SESSION_IMAGES, params)
         tx.execute(q.INSERT_NEW_SESSION_ANNOTATIONS, params)
-    tx.update_statistics({"sessions": len(dates) - len(known), "session_images": facts.images.num_rows,
+    tx.update_statistics({"sessions": sessions - len(known), "session_images": facts.images.num_rows,
                           "session_annotations": facts.annotations.num_rows})

@@ -1,0 +1,62 @@
+"""Rollups maintained batch by batch: a batch that reaches sessions stored before it
+merges its facts into theirs, and a late event earlier than a stored session's first
+moves the session, and the facts that count its images, to the earlier date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from annotation_insights.events.ingest import ingest, validate_batch
+from annotation_insights.metrics.query import StatsQuery, run_stats
+from annotation_insights.tenancy.workspaces import create_workspace
+from support.reference_model import reference_stats
+
+ROW_KEYS = ("projectId", "labelerId", "imagesLabeled", "boxesDrawn", "markedNull", "modelAssisted",
+            "netBoxesAdded", "boxesAdded", "boxesRemoved", "boxesUpdated")
+RANGES = (("2024-03-01", "2024-03-01"), ("2024-03-02", "2024-03-02"), ("2024-03-01", "2024-03-02"))
+
+
+def _event(number: int, type_: str, time: str, image: str, annotation: str | None = None,
+           **extra) -> dict:
+    event = {"id": f"e{number}", "type": type_, "time": time, "project": "p", "image": image,
+             "labeler": "A", "session": "s1", **extra}
+    if annotation is not None:
+        event["annotation"] = annotation
+    return event
+
+
+FIRST = [_event(1, "annotation.created", "2024-03-02T10:00:00Z", "img1", "a1"),
+         _event(2, "image.marked_null", "2024-03-02T10:05:00Z", "img2"),
+         _event(3, "annotation.created", "2024-03-02T11:00:00Z", "img4", "a4", session="s2")]
+# Session s1 again: the same image and annotation, a new image, and an event a day
+# before its first; session s2 again, later on its own date.
+LATER = [_event(4, "annotation.deleted", "2024-03-02T12:00:00Z", "img1", "a1"),
+         _event(5, "annotation.created", "2024-03-01T09:00:00Z", "img3", "a3", modelAssisted=True),
+         _event(6, "annotation.updated", "2024-03-02T13:00:00Z", "img4", "a4", session="s2")]
+
+
+def _answer(db, workspace, start: str, end: str) -> dict:
+    answer = run_stats(db, workspace, StatsQuery.parse(start=start, end=end,
+                                                       availability=dt.date(2023, 8, 1)))
+    return {"data": [{key: row[key] for key in ROW_KEYS} for row in answer["data"]],
+            "stats": answer["stats"]}
+
+
+def _expected(events: list[dict], start: str, end: str) -> dict:
+    expected = reference_stats(events, timezone="UTC", start=dt.date.fromisoformat(start),
+                               end=dt.date.fromisoformat(end))
+    return {"data": [{key: row[key] for key in ROW_KEYS} for row in expected["data"]],
+            "stats": expected["stats"]}
+
+
+def test_a_batch_merges_into_stored_sessions_and_moves_one_to_an_earlier_date(db):
+    workspace = create_workspace(db, "acme")
+    ingest(db, workspace, validate_batch(FIRST))
+    # Reading applies the rollups, so the next batch finds its sessions stored.
+    assert _answer(db, workspace, "2024-03-02", "2024-03-02") == _expected(FIRST, "2024-03-02", "2024-03-02")
+    ingest(db, workspace, validate_batch(LATER))
+    for start, end in RANGES:
+        assert _answer(db, workspace, start, end) == _expected(FIRST + LATER, start, end), (start, end)
+    # s1 now counts on March 1 with all three of its images; s2 stays on March 2.
+    assert _answer(db, workspace, "2024-03-01", "2024-03-01")["stats"]["numImagesLabeled"] == 3
+    assert _answer(db, workspace, "2024-03-02", "2024-03-02")["stats"]["numImagesLabeled"] == 1
