@@ -144,13 +144,14 @@ def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
 
 
 def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
-    """Upsert sessions first: their stored dates decide the dates of the fact rows. Only
-    the facts of sessions stored before this batch need merging with stored facts, and
-    only those sessions recounting; a new session arrives with its counts."""
+    """Sessions first: a session stored before this batch dates its fact rows by its date
+    once merged with the batch's (read with it, before the upsert). Only the facts of
+    those sessions need merging with stored facts, and only those sessions recounting;
+    a new session arrives with its counts."""
     tx.stage_table("stage_sessions", q.STAGE_SESSIONS, facts.sessions)
     known = tx.execute(q.SELECT_STORED_SESSIONS, params)  # (part, key, date, merged date)
     tx.execute(q.UPSERT_SESSIONS, params)
-    moved = [(key, merged) for _, key, before, merged in known if merged < before]
+    moved = [(key, date) for _, key, before, date in known if date < before]
     if moved:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
         tx.execute(q.MOVE_SESSION_IMAGES, params)
