@@ -285,10 +285,8 @@ ON CONFLICT (workspace_id, session_key) DO UPDATE SET
 SELECT_STORED_SESSIONS = f"""
 SELECT st.part, replace(CAST(s.session_key AS TEXT), '-', ''), s.session_date,
        {_MERGED_SESSION_DATE.format(batch="st", stored="s")}
-FROM (SELECT session_key, session_date, first_time_us FROM sessions
-      WHERE workspace_id = :workspace_id
-        AND session_key IN (SELECT CAST(session_key AS UUID) FROM stage_sessions)) s
-JOIN stage_sessions st ON CAST(st.session_key AS UUID) = s.session_key"""
+FROM sessions s JOIN stage_sessions st ON s.session_key = CAST(st.session_key AS UUID)
+WHERE s.workspace_id = :workspace_id"""
 
 # The dates of the sessions a batch touched that were stored before it, as stored after
 # the sessions were merged: their facts are dated by these, not by the batch's dates.
