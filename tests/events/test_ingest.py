@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from annotation_insights.events.ingest import ingest, validate_batch
+from annotation_insights.events.ingest import ingest, ingest_in, validate_batch
+from annotation_insights.metrics.definitions import session_facts
 from annotation_insights.metrics.query import StatsQuery, run_stats
 from annotation_insights.tenancy.workspaces import create_workspace
 from support.reference_model import reference_stats
@@ -60,3 +61,18 @@ def test_a_batch_merges_into_stored_sessions_and_moves_one_to_an_earlier_date(db
     # s1 now counts on March 1 with all three of its images; s2 stays on March 2.
     assert _answer(db, workspace, "2024-03-01", "2024-03-01")["stats"]["numImagesLabeled"] == 3
     assert _answer(db, workspace, "2024-03-02", "2024-03-02")["stats"]["numImagesLabeled"] == 1
+
+
+def test_batches_stored_in_one_transaction_merge_into_the_facts_the_first_stored(db):
+    """A connector may store several batches in a transaction of its own: the later ones
+    find, and change, the sessions and facts written before them in it. The third batch
+    deletes a1 again (a tool's re-sent delete, with a new id): it changes nothing only if
+    the second one's delete was stored on a1's own fact."""
+    workspace = create_workspace(db, "acme")
+    again = [_event(7, "annotation.deleted", "2024-03-02T14:00:00Z", "img1", "a1")]
+    with db.transaction() as tx:
+        for events in (FIRST, LATER, again):
+            batch = validate_batch(events)
+            ingest_in(tx, workspace, batch, session_facts(batch.table, workspace.timezone))
+    for start, end in RANGES:
+        assert _answer(db, workspace, start, end) == _expected(FIRST + LATER + again, start, end), (start, end)

@@ -25,17 +25,26 @@ def test_batches_keep_the_fact_tables_statistics_and_merges_join_by_key(db, monk
     for table in FACT_TABLES:  # only the store's own sampling counts here
         with db.transaction() as tx:
             tx.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
-    merges = []  # per merge, its scans of stored facts: (rows planned, rows read) a loop
-    execute = PostgresTransaction.execute
+    merges = []  # per lookup or merge, its scans of stored facts: (rows planned, rows read) a loop
+    execute, stage_query = PostgresTransaction.execute, PostgresTransaction.stage_query
 
-    def explained(tx, sql, params=None):
-        if sql not in q.MERGE_SESSION_ANNOTATIONS:
-            return execute(tx, sql, params)
+    def explain(tx, sql, params):
         plan = execute(tx, f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)[0][0][0]["Plan"]
         merges.append(list(_fact_scans(plan)))
+
+    def explained(tx, sql, params=None):
+        if sql != q.MERGE_SESSION_ANNOTATIONS[False][0]:  # the update; the insert reads no fact
+            return execute(tx, sql, params)
+        explain(tx, sql, params)  # runs the statement
         return []
 
+    def explained_lookup(tx, name, sql, params=None):
+        if sql == q.LOOKUP_SESSION_ANNOTATIONS[False]:
+            explain(tx, sql, params)
+        stage_query(tx, name, sql, params)
+
     monkeypatch.setattr(PostgresTransaction, "execute", explained)
+    monkeypatch.setattr(PostgresTransaction, "stage_query", explained_lookup)
     spec = spec_for_event_count(150_000, projects=3, labelers=12, days=20, end=dt.date(2026, 6, 30))
     events = list(generate_events(spec))
     workspace = create_workspace(db, "grow")

@@ -145,12 +145,13 @@ def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
 
 def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     """Sessions first: a session stored before this batch dates its fact rows by its date
-    once merged with the batch's (read with it, before the upsert). Only the facts of
-    those sessions need merging with stored facts, and only those sessions recounting;
-    a new session arrives with its counts."""
+    once merged with the batch's (read with it, before the sessions merge). Only the facts of
+    those sessions need merging with stored facts, and only their counts changing; a
+    new session arrives with its counts."""
     tx.stage_table("stage_sessions", q.STAGE_SESSIONS, facts.sessions)
     known = tx.execute(q.SELECT_STORED_SESSIONS, params)  # (part, key, date, merged date)
-    tx.execute(q.UPSERT_SESSIONS, params)
+    for statement in q.MERGE_SESSIONS:
+        tx.execute(statement, params)
     moved = [(key, date) for _, key, before, date in known if date < before]
     if moved:
         tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
@@ -166,9 +167,16 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     if known:
         tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, date) for _, key, _, date in known])
         merged = {**params, **tx.dialect.merge_dates(date for *_, date in known)}
-        for statement in (*q.MERGE_SESSION_IMAGES, *q.MERGE_SESSION_ANNOTATIONS,
-                          q.REFRESH_SESSION_COUNTS):
-            tx.execute(statement, merged)
+        by_row = tx.dialect.merges_by_row_number
+        for name, lookup, merge in (
+                ("known_session_images", q.LOOKUP_SESSION_IMAGES, q.MERGE_SESSION_IMAGES),
+                ("known_session_annotations", q.LOOKUP_SESSION_ANNOTATIONS, q.MERGE_SESSION_ANNOTATIONS)):
+            tx.stage_query(name, lookup[by_row], merged)
+            update, insert = merge[by_row]
+            tx.execute(update, merged)
+            tx.execute(insert, params)
+        tx.stage_query("session_count_changes", q.SESSION_COUNT_CHANGES)
+        tx.execute(q.ADD_SESSION_COUNT_CHANGES, params)
     sessions = facts.sessions.num_rows
     if len(known) < sessions:
         tx.execute(q.INSERT_NEW_SESSION_IMAGES, params)

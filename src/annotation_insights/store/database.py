@@ -55,6 +55,11 @@ class Transaction(abc.ABC):
         """Make the Arrow table's `columns` joinable as relation `name` until the
         transaction ends."""
 
+    @abc.abstractmethod
+    def stage_query(self, name: str, sql: str, params: Params | None = None) -> None:
+        """Make a query's result joinable as relation `name` until the transaction ends,
+        for statements that would otherwise each compute it again."""
+
     def stage(self, name: str, columns: Columns, rows: Sequence[tuple]) -> None:
         """`stage_table` for rows of Python values."""
         values = list(zip(*rows)) if rows else [[] for _ in columns]

@@ -29,6 +29,9 @@ class Dialect:
     # finds the facts by their keys, and to its planner a range of the newest dates (past
     # the statistics it sampled) holds no row, so it joins by nested loops over the range.
     bounds_merges_by_date: bool = True
+    # Whether a merge's update finds the stored facts its lookup found by their row
+    # numbers rather than by key (queries.py, LOOKUP_SESSION_IMAGES).
+    merges_by_row_number: bool = False
 
     def bind(self, sql: str) -> str:
         return _bind(self.param_template, sql)
@@ -55,5 +58,5 @@ def _bind(template: str, sql: str) -> str:
     return _PARAM.sub(lambda m: template.format(m.group(1)), sql)
 
 
-DUCKDB = Dialect("duckdb", "${}", unique_text="USING COMPRESSION zstd")
+DUCKDB = Dialect("duckdb", "${}", unique_text="USING COMPRESSION zstd", merges_by_row_number=True)
 POSTGRESQL = Dialect("postgresql", "%({})s", bounds_merges_by_date=False)

@@ -67,6 +67,10 @@ class DuckDBTransaction(Transaction):
         if name not in self._staged:
             self._staged.append(name)
 
+    def stage_query(self, name: str, sql: str, params: Params | None = None) -> None:
+        # A temporary table lives in the transaction's connection, which closes with it.
+        self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {DUCKDB.bind(sql)}", params or {})
+
     def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
         pending = self.new_event_keys.setdefault(workspace_id, KeyRuns())
         keys = batch.keys_sorted()

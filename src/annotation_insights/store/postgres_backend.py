@@ -93,6 +93,14 @@ class PostgresTransaction(Transaction):
                 # may join a large staged batch by nested loops (minutes for an import block).
                 cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(name)))
 
+    def stage_query(self, name: str, sql: str, params: Params | None = None) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(pgsql.Identifier(name)))
+            cur.execute(pgsql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS ").format(pgsql.Identifier(name))
+                        + pgsql.SQL(POSTGRESQL.bind(sql)), params or {})
+            if cur.rowcount >= _ANALYZE_AT:
+                cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(name)))
+
     def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
         # The events' insert joins nothing, so their statistics (12 ms for 5,000) serve no plan.
         self._stage("stage_events", queries.STAGE_EVENTS, batch.table, analyze=False)
