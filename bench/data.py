@@ -3,14 +3,20 @@
 Generating 10M events takes about a minute and every later step (HTTP ingest, both
 imports, both baselines) reads the same files, so all of them see exactly the same data.
 The Parquet file stores `time` as `timestamp[us, tz=UTC]`, the typed form a data team
-would export, and ids as strings.
+would export, and ids as strings. The generator writes events in time order, as tools
+send them while people work; `arrival="random"` gives the same events in a random
+order (seeded), as a backfill from several sources may: then nearly every batch reaches
+sessions stored long before it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import re
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,6 +32,8 @@ COLUMNS = ("id", "type", "time", "project", "image", "labeler", "annotation", "s
 SCHEMA = pa.schema([(c, pa.timestamp("us", tz="UTC") if c == "time" else
                      pa.bool_() if c == "modelAssisted" else pa.string()) for c in COLUMNS])
 _CHUNK = 200_000
+ARRIVALS = ("time", "random")
+_BUCKET_BYTES = 512 * 2**20  # lines shuffled in memory at a time
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)([kKmM]?)")
 
 
@@ -53,6 +61,7 @@ class Dataset:
     spec: DemoSpec
     ndjson: Path
     parquet: Path
+    arrival: str = "time"
 
     @property
     def label(self) -> str:
@@ -64,22 +73,65 @@ class Dataset:
 
     def describe(self) -> dict:
         return {"requested": self.requested, "events": self.events, "labelers": self.labelers,
-                "spec": _spec_json(self.spec), "ndjson": str(self.ndjson), "parquet": str(self.parquet)}
+                "arrival": self.arrival, "spec": _spec_json(self.spec), "ndjson": str(self.ndjson),
+                "parquet": str(self.parquet)}
 
 
-def dataset(n: int, workdir: Path, *, labelers: int = 200, log=print) -> Dataset:
+def dataset(n: int, workdir: Path, *, labelers: int = 200, arrival: str = "time", log=print) -> Dataset:
     spec = spec_for_event_count(n, projects=PROJECTS, labelers=labelers, days=DAYS)
     base = workdir / f"events-{size_label(n)}-{labelers}l"
-    ndjson, parquet, meta = (base.with_suffix(s) for s in (".ndjson", ".parquet", ".json"))
+    data = _cached(n, labelers, spec, base)
+    if data is None:
+        log(f"Generating {size_label(n)} events ({labelers} labelers, {PROJECTS} projects, {DAYS} days) "
+            f"into {workdir} ...")
+        count = _write(generate_events(spec), *_files(base)[:2])
+        _files(base)[2].write_text(json.dumps({"events": count, "spec": _spec_json(spec)}))
+        data = Dataset(n, count, labelers, spec, *_files(base)[:2])
+    if arrival == "time":
+        return data
+    base = base.with_name(base.name + "-random")
+    shuffled = _cached(n, labelers, spec, base)
+    if shuffled is None:
+        log(f"Writing the {data.label} events in a random order ...")
+        count = _write((orjson.loads(line) for line in _shuffled_lines(data.ndjson, workdir)),
+                       *_files(base)[:2])
+        _files(base)[2].write_text(json.dumps({"events": count, "spec": _spec_json(spec)}))
+        shuffled = Dataset(n, count, labelers, spec, *_files(base)[:2])
+    return Dataset(n, shuffled.events, labelers, spec, shuffled.ndjson, shuffled.parquet, arrival)
+
+
+def _files(base: Path) -> tuple[Path, Path, Path]:
+    return base.with_suffix(".ndjson"), base.with_suffix(".parquet"), base.with_suffix(".json")
+
+
+def _cached(n: int, labelers: int, spec: DemoSpec, base: Path) -> Dataset | None:
+    ndjson, parquet, meta = _files(base)
     if meta.exists() and ndjson.exists() and parquet.exists():
         cached = json.loads(meta.read_text())
         if cached["spec"] == _spec_json(spec):
             return Dataset(n, cached["events"], labelers, spec, ndjson, parquet)
-    log(f"Generating {size_label(n)} events ({labelers} labelers, {PROJECTS} projects, {DAYS} days) "
-        f"into {workdir} ...")
-    count = _write(spec, ndjson, parquet)
-    meta.write_text(json.dumps({"events": count, "spec": _spec_json(spec)}))
-    return Dataset(n, count, labelers, spec, ndjson, parquet)
+    return None
+
+
+def _shuffled_lines(path: Path, workdir: Path, seed: int = 1) -> Iterator[bytes]:
+    """Every line of the file once, in a uniformly random order, holding a bucket of the
+    file in memory at a time: each line goes to a bucket drawn at random, then each
+    bucket is shuffled."""
+    rng = random.Random(seed)
+    count = path.stat().st_size // _BUCKET_BYTES + 1
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        buckets = [Path(tmp) / str(i) for i in range(count)]
+        files = [bucket.open("wb") for bucket in buckets]
+        with path.open("rb") as f:
+            for line in f:
+                files[rng.randrange(count)].write(line)
+        for file in files:
+            file.close()
+        for bucket in buckets:
+            lines = bucket.read_bytes().splitlines(keepends=True)
+            bucket.unlink()
+            rng.shuffle(lines)
+            yield from lines
 
 
 def _spec_json(spec: DemoSpec) -> dict:
@@ -88,12 +140,12 @@ def _spec_json(spec: DemoSpec) -> dict:
     return out
 
 
-def _write(spec: DemoSpec, ndjson: Path, parquet: Path) -> int:
+def _write(events: Iterable[dict], ndjson: Path, parquet: Path) -> int:
     count = 0
     columns: dict[str, list] = {c: [] for c in COLUMNS}
     parse = dt.datetime.fromisoformat
     with ndjson.open("wb") as out, pq.ParquetWriter(parquet, SCHEMA, compression="zstd") as writer:
-        for event in generate_events(spec):
+        for event in events:
             out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
             for c in COLUMNS:
                 value = event.get(c)

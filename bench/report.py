@@ -48,6 +48,8 @@ def rows_for_size(r: dict) -> list[Row]:
     n, size, backend = r["dataset"]["requested"], r["label"], r["backend"]
     if abs(r["dataset"]["events"] - n) > 0.05 * n:  # the generator's floor: ~111k events at 200 labelers
         size = f"{size} (made {r['dataset']['events']:,})"
+    if r["dataset"].get("arrival", "time") != "time":
+        size = f"{size}, {r['dataset']['arrival']} order"
     out: list[Row] = []
 
     def add(measure, median, p95, target="", verdict="", note=""):
