@@ -175,8 +175,8 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
             update, insert = merge[by_row]
             tx.execute(update, merged)
             tx.execute(insert, params)
-        tx.stage_query("session_count_changes", q.SESSION_COUNT_CHANGES)
-        tx.execute(q.ADD_SESSION_COUNT_CHANGES, params)
+        tx.stage_query("session_count_changes", q.SESSION_COUNT_CHANGES[by_row], params)
+        tx.execute(q.ADD_SESSION_COUNT_CHANGES[by_row], params)
     sessions = facts.sessions.num_rows
     if len(known) < sessions:
         tx.execute(q.INSERT_NEW_SESSION_IMAGES, params)
