@@ -145,9 +145,9 @@ def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
 
 def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     """Sessions first: a session stored before this batch dates its fact rows by its date
-    once merged with the batch's (read with it, before the sessions merge). Only the facts of
-    those sessions need merging with stored facts, and only their counts changing; a
-    new session arrives with its counts."""
+    once merged with the batch's (read with it, before the sessions merge). Only the
+    facts of those sessions need merging with stored facts, and only their counts
+    changing; a new session arrives with its counts."""
     tx.stage_table("stage_sessions", q.STAGE_SESSIONS, facts.sessions)
     known = tx.execute(q.SELECT_STORED_SESSIONS, params)  # (part, key, date, merged date)
     for statement in q.MERGE_SESSIONS:

@@ -149,34 +149,33 @@ GROUP BY project, labeler, session, day"""
 # needs no lookup of the images seen before.
 IMAGE_KEY = "md5(project || chr(31) || image)"
 
-# A session's distinct counts from its (session, image) and (session, annotation) facts:
-# the batch's for a new session (by `part`), the stored ones for a session a batch
-# touched again (by `session_key`).
-_SESSION_COUNTS = """SELECT i.{key}, i.images_labeled, i.marked_null, i.model_assisted,
+# Each session's distinct counts in the batch, from its (session, image) and (session,
+# annotation) facts: a new session is stored with them.
+_BATCH_SESSION_COUNTS = """SELECT i.part, i.images_labeled, i.marked_null, i.model_assisted,
        coalesce(a.net_boxes_added, 0) AS net_boxes_added
-FROM (SELECT {key},
+FROM (SELECT part,
              count(*) FILTER (WHERE labeled) AS images_labeled,
              count(*) FILTER (WHERE marked_null) AS marked_null,
              count(*) FILTER (WHERE model_assisted) AS model_assisted
-      FROM {images} AS f GROUP BY {key}) i
-LEFT JOIN (SELECT {key}, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
-           FROM {annotations} AS f GROUP BY {key}) a ON a.{key} = i.{key}"""
+      FROM fact_images GROUP BY part) i
+LEFT JOIN (SELECT part, count(*) FILTER (WHERE created AND NOT deleted) AS net_boxes_added
+           FROM fact_annotations GROUP BY part) a ON a.part = i.part"""
 
 # SPEC §5's per-session counts start from these facts of each (session, image) and
-# (session, annotation); the store keeps them and recounts the sessions they touch. Each
-# fact carries its session's date in this batch, which is the stored date when the
-# session is new. The facts read `keyed_events`, the batch's events each with its
-# session's number `part` (none for a review), group by that number and take the
-# session's date and names from `parts` (SESSION_PARTS' rows, numbered) afterwards:
-# grouping by the key's text and the names made them a fifth dearer (metrics/definitions.py
-# adds the key). FACT_SESSIONS reads `parts` and the batch's facts as `fact_images` and
-# `fact_annotations`.
+# (session, annotation); the store keeps them, and a batch changes a stored session's
+# counts by what it sets in its facts (ADD_SESSION_COUNT_CHANGES). Each fact carries its
+# session's date in this batch, which is the stored date when the session is new. The
+# facts read `keyed_events`, the batch's events each with its session's number `part`
+# (none for a review), group by that number and take the session's date and names from
+# `parts` (SESSION_PARTS' rows, numbered) afterwards: grouping by the key's text and the
+# names made them a fifth dearer (metrics/definitions.py adds the key). FACT_SESSIONS
+# reads `parts` and the batch's facts as `fact_images` and `fact_annotations`.
 FACT_SESSIONS = f"""
 SELECT p.part, p.project, p.labeler, p.session IS NOT NULL AS explicit, p.first_time_us,
        p.session_date, p.boxes_added, p.boxes_removed, p.boxes_updated, c.net_boxes_added,
        c.images_labeled, c.marked_null, c.model_assisted
 FROM parts p
-JOIN ({_SESSION_COUNTS.format(key="part", images="fact_images", annotations="fact_annotations")}) c
+JOIN ({_BATCH_SESSION_COUNTS}) c
   ON c.part = p.part"""
 
 FACT_SESSION_IMAGES = f"""
@@ -323,10 +322,10 @@ STAGE_SESSION_ANNOTATIONS = (
 # such session: when events arrive out of time order, nearly the whole table at each
 # catch-up. Each statement comes in two forms, by `Dialect.merges_by_row_number`: DuckDB's
 # update finds the facts its lookup found by their row numbers (`rowid`, stable while the
-# writer's transaction lasts), reading no column of the table (a catch-up of 237,292
-# events in random order into 8M (session, annotation) facts: 0.06 s against 0.23-0.28 s
-# by key); PostgreSQL has no row number a join can use, and finds them by key through
-# its primary key.
+# writer's transaction lasts), reading the table's dates but not its keys (a catch-up of
+# 237,292 events in random order into 8M (session, annotation) facts: 0.06 s against
+# 0.23-0.28 s by key); PostgreSQL has no row number a join can use, and finds them by
+# key through its primary key.
 _STORED = """{alias}.workspace_id = :workspace_id
   AND {alias}.session_date BETWEEN :first_date AND :last_date
   AND {alias}.session_key = {key} AND {alias}.{item} = {staged}.{item}"""
