@@ -17,7 +17,7 @@ import random
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -84,20 +84,23 @@ def dataset(n: int, workdir: Path, *, labelers: int = 200, arrival: str = "time"
     if data is None:
         log(f"Generating {size_label(n)} events ({labelers} labelers, {PROJECTS} projects, {DAYS} days) "
             f"into {workdir} ...")
-        count = _write(generate_events(spec), *_files(base)[:2])
-        _files(base)[2].write_text(json.dumps({"events": count, "spec": _spec_json(spec)}))
-        data = Dataset(n, count, labelers, spec, *_files(base)[:2])
+        data = _written(n, labelers, spec, base, generate_events(spec))
     if arrival == "time":
         return data
     base = base.with_name(base.name + "-random")
     shuffled = _cached(n, labelers, spec, base)
     if shuffled is None:
         log(f"Writing the {data.label} events in a random order ...")
-        count = _write((orjson.loads(line) for line in _shuffled_lines(data.ndjson, workdir)),
-                       *_files(base)[:2])
-        _files(base)[2].write_text(json.dumps({"events": count, "spec": _spec_json(spec)}))
-        shuffled = Dataset(n, count, labelers, spec, *_files(base)[:2])
-    return Dataset(n, shuffled.events, labelers, spec, shuffled.ndjson, shuffled.parquet, arrival)
+        shuffled = _written(n, labelers, spec, base,
+                            (orjson.loads(line) for line in _shuffled_lines(data.ndjson, workdir)))
+    return replace(shuffled, arrival=arrival)
+
+
+def _written(n: int, labelers: int, spec: DemoSpec, base: Path, events: Iterable[dict]) -> Dataset:
+    ndjson, parquet, meta = _files(base)
+    count = _write(events, ndjson, parquet)
+    meta.write_text(json.dumps({"events": count, "spec": _spec_json(spec)}))
+    return Dataset(n, count, labelers, spec, ndjson, parquet)
 
 
 def _files(base: Path) -> tuple[Path, Path, Path]:
