@@ -34,7 +34,9 @@ def _sessions(db) -> int:
 
 
 def _backlogged(db) -> int:
-    return db.read("SELECT count(*) FROM rollup_backlog")[0][0]
+    """Stored events whose rollups are not applied yet, as a process starting now sees them."""
+    return db.read("SELECT count(*) FROM events WHERE backlog_batch > "
+                   "(SELECT applied_through FROM rollup_progress)")[0][0]
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +74,22 @@ def test_a_crash_before_the_rollups_were_applied_loses_nothing(database_url):
         assert _backlogged(reopened) == 0
     finally:
         reopened.close()
+
+
+def test_a_restart_numbers_new_batches_after_those_applied(database_url):
+    """Numbered from the start again, a batch stored after a restart would look applied
+    to the process after a crash, and never be counted."""
+    first, second = worked_events(project="p", prefix="p"), worked_events(project="q", prefix="q")
+    with open_database(database_url) as db:
+        ingest(db, create_workspace(db, "acme"), validate_batch(first))  # applied at close
+    db = open_database(database_url)
+    ingest(db, get_workspace(db, "acme"), validate_batch(first + second))
+    db._conn.close()  # dies with the second project's events backlogged
+    with open_database(database_url) as reopened:
+        assert _backlogged(reopened) == len(second)
+        reopened.rollup_backlog.catch_up()
+        assert reopened.read("SELECT count(DISTINCT project), sum(boxes_added) FROM sessions")[0] == (
+            2, 2 * WORKED_STATS["numBoxesAdded"])
 
 
 def test_a_full_backlog_is_applied_by_the_batch_that_fills_it(db, monkeypatch):

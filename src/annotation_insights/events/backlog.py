@@ -2,13 +2,14 @@
 
 Maintaining the rollups costs about the same for 5,000 events as for 50,000: a dozen
 statements, each mostly fixed cost. So on DuckDB (one process, one writer) a batch
-posted over HTTP is acknowledged once its events and their ids in `rollup_backlog` are
-committed, and the rollups of all backlogged batches are applied in one transaction:
+posted over HTTP is acknowledged once its events, each marked with the batch's number
+(`backlog_batch`), are committed, and the rollups of all backlogged batches are applied
+in one transaction, which records the last number applied (`rollup_progress`):
 when the backlog holds `APPLY_AT` events, when no batch has been in flight for
 `APPLY_WHEN_IDLE` seconds (so the stats query after a burst of ingest does not wait for
 it: ~0.3 s for a full backlog), before any read that needs the rollups (every
-`snapshot()`), and when the store closes. The backlog table makes this crash-safe:
-whatever it lists when the process starts is applied first. Batches that arrive while
+`snapshot()`), and when the store closes. The marks make this crash-safe: the events
+numbered after the last number applied when the process starts are applied first. Batches that arrive while
 others are being written are committed together (a group commit).
 
 An acknowledged event is therefore still counted by the very next stats query (SPEC §3):
@@ -154,14 +155,14 @@ class RollupBacklog:
             ticket.result = result
 
     def store(self, tx: Transaction, workspace: Workspace, batch: EventBatch) -> IngestResult:
-        """Store a batch's new events and backlog them, in the caller's transaction."""
-        fresh, result = insert_new_events(tx, workspace, batch)
+        """Store a batch's new events marked as backlogged, in the caller's transaction. A
+        number taken by a batch with no new events (or rolled back) is simply never seen."""
+        self._load(tx)
+        batch_no = self._take_number()
+        fresh, result = insert_new_events(tx, workspace, batch, backlog_batch=batch_no)
         if len(fresh):
             ensure_placeholders(tx, workspace.id, pairs(fresh.table))
-            self._load(tx)
-            entry = _Entry(self._take_number(), workspace, fresh.table)
-            # `insert_new_events` left the new events staged as `stage_events`.
-            tx.execute(q.INSERT_BACKLOG, {"batch_no": entry.batch_no, "workspace_id": workspace.id})
+            entry = _Entry(batch_no, workspace, fresh.table)
             tx.after_commit(lambda: self._add(entry))
         return result
 
@@ -199,7 +200,7 @@ class RollupBacklog:
                     tx.lock_workspace(workspace_id)
                     ensure_placeholders(tx, workspace_id, facts.pairs())
                     apply_facts(tx, workspace_id, facts)
-                tx.execute(q.DELETE_BACKLOG, {"upto": max(e.batch_no for e in entries)})
+                tx.execute(q.MARK_BACKLOG_APPLIED, {"upto": max(e.batch_no for e in entries)})
                 tx.after_commit(lambda: self._remove(entries))
 
     def _take_number(self) -> int:
@@ -220,7 +221,8 @@ class RollupBacklog:
         """Once per process: take over what an earlier process left in the backlog."""
         if self._next_no is not None:
             return
-        rows = tx.execute(q.SELECT_BACKLOG)
+        applied_through = tx.execute(q.SELECT_APPLIED_THROUGH)[0][0]
+        rows = tx.execute(q.SELECT_BACKLOG, {"applied_through": applied_through})
         workspaces: dict[int, Workspace] = {}
         for (batch_no, workspace_id), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
             if workspace_id not in workspaces:
@@ -230,7 +232,7 @@ class RollupBacklog:
             events = pa.table([pa.array(values, type=field.type)
                                for values, field in zip(columns, EVENT_SCHEMA)], schema=EVENT_SCHEMA)
             self._add(_Entry(batch_no, workspaces[workspace_id], events))
-        self._next_no = max((e.batch_no for e in self._entries), default=0) + 1
+        self._next_no = max((e.batch_no for e in self._entries), default=applied_through) + 1
 
 
 def attach(db: Database) -> None:

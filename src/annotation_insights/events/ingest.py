@@ -111,14 +111,14 @@ def catch_up_if_due(db: Database) -> None:
         db.rollup_backlog.catch_up_if_due()
 
 
-def insert_new_events(tx: Transaction, workspace: Workspace,
-                      batch: EventBatch) -> tuple[EventBatch, IngestResult]:
+def insert_new_events(tx: Transaction, workspace: Workspace, batch: EventBatch,
+                      backlog_batch: int | None = None) -> tuple[EventBatch, IngestResult]:
     """Store the batch's events whose ids are not stored yet (the workspace locked for
     the rest of the transaction); return those events and the answer's counts."""
     if not len(batch):
         return batch, IngestResult(accepted=0, duplicates=batch.received)
     tx.lock_workspace(workspace.id)
-    fresh = batch.select(tx.insert_new_events(workspace.id, batch))
+    fresh = batch.select(tx.insert_new_events(workspace.id, batch, backlog_batch))
     return fresh, IngestResult(accepted=len(fresh), duplicates=batch.received - len(fresh))
 
 

@@ -67,9 +67,11 @@ class Transaction(abc.ABC):
             {col: pa.array(column, type=ARROW_TYPES[kind]) for (col, kind), column in zip(columns, values)}))
 
     @abc.abstractmethod
-    def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
+    def insert_new_events(self, workspace_id: int, batch: "EventBatch",
+                          backlog_batch: int | None = None) -> np.ndarray:
         """Store the batch's events whose id is not stored yet; return which rows those
-        were (a boolean mask). Events must only ever be written through here."""
+        were (a boolean mask). Events must only ever be written through here. A store
+        that defers rollups marks events stored without them by their `backlog_batch`."""
 
     def update_statistics(self, added: Mapping[str, int]) -> None:
         """Tell the query planner these tables just grew by these many rows (a no-op where

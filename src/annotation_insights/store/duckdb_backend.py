@@ -71,14 +71,15 @@ class DuckDBTransaction(Transaction):
         # A temporary table lives in the transaction's connection, which closes with it.
         self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {DUCKDB.bind(sql)}", params or {})
 
-    def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
+    def insert_new_events(self, workspace_id: int, batch: "EventBatch",
+                          backlog_batch: int | None = None) -> np.ndarray:
         pending = self.new_event_keys.setdefault(workspace_id, KeyRuns())
         keys = batch.keys_sorted()
         new = ~(self._event_keys.of(workspace_id).contains(keys) | pending.contains(keys))
         if new.any():
             table = batch.table if new.all() else batch.table.filter(pa.array(new))
             self.stage_table("stage_events", queries.STAGE_EVENTS, table)
-            self.execute(queries.INSERT_EVENTS, {"workspace_id": workspace_id})
+            self.execute(queries.INSERT_EVENTS, {"workspace_id": workspace_id, "backlog_batch": backlog_batch})
             pending.add(keys, where=new)
         return new
 

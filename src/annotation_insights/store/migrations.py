@@ -182,6 +182,19 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
         "ALTER TABLE session_images DROP COLUMN image_no",
         "DROP TABLE images",
     ]),
+    # DuckDB's backlog is marked on the events themselves: each event stored without its
+    # rollups carries the number of its batch, and one row says through which number the
+    # rollups are applied. Listing every such event's id in a table of its own cost a
+    # second insert per batch and a delete per catch-up: a tenth of HTTP ingest's time.
+    (6, [
+        ("duckdb", "ALTER TABLE events ADD COLUMN backlog_batch BIGINT"),
+        ("duckdb", "CREATE TABLE rollup_progress (applied_through BIGINT NOT NULL)"),
+        ("duckdb", """INSERT INTO rollup_progress (applied_through)
+           SELECT coalesce(min(batch_no) - 1, 0) FROM rollup_backlog"""),
+        ("duckdb", """UPDATE events SET backlog_batch = b.batch_no FROM rollup_backlog b
+           WHERE events.workspace_id = b.workspace_id AND events.event_id = b.event_id"""),
+        ("duckdb", "DROP TABLE rollup_backlog"),
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -101,7 +101,9 @@ class PostgresTransaction(Transaction):
             if cur.rowcount >= _ANALYZE_AT:
                 cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(name)))
 
-    def insert_new_events(self, workspace_id: int, batch: "EventBatch") -> np.ndarray:
+    def insert_new_events(self, workspace_id: int, batch: "EventBatch",
+                          backlog_batch: int | None = None) -> np.ndarray:
+        # Rollups are applied with the events here (no backlog), so `backlog_batch` is None.
         # The events' insert joins nothing, so their statistics (12 ms for 5,000) serve no plan.
         self._stage("stage_events", queries.STAGE_EVENTS, batch.table, analyze=False)
         stored = [row[0] for row in self.execute(queries.INSERT_NEW_EVENTS, {"workspace_id": workspace_id})]

@@ -213,16 +213,17 @@ STAGE_EVENTS = (
 
 _INSERT_STAGED_EVENTS = """
 INSERT INTO events (workspace_id, event_id, type, time_us, project, image, labeler, annotation,
-                    session, model_assisted, reviewer, class)
+                    session, model_assisted, reviewer, class{backlog})
 SELECT :workspace_id, event_id, type, time_us, project, image, labeler, annotation, session,
-       model_assisted, reviewer, class
+       model_assisted, reviewer, class{backlog_value}
 FROM stage_events"""
 
-# Staged events are all new (the writer checked its key set first).
-INSERT_EVENTS = _INSERT_STAGED_EVENTS
+# DuckDB: staged events are all new (the writer checked its key set first). Each carries
+# its rollup backlog batch's number, or none when its rollups are applied with it.
+INSERT_EVENTS = _INSERT_STAGED_EVENTS.format(backlog=", backlog_batch", backlog_value=", :backlog_batch")
 
 # Concurrent writers: the unique index decides which events are new.
-INSERT_NEW_EVENTS = _INSERT_STAGED_EVENTS + """
+INSERT_NEW_EVENTS = _INSERT_STAGED_EVENTS.format(backlog="", backlog_value="") + """
 ON CONFLICT (workspace_id, event_id) DO NOTHING
 RETURNING event_id"""
 
@@ -231,20 +232,19 @@ SELECT_EVENT_KEYS = f"""
 SELECT {_ID_HALVES}
 FROM (SELECT md5_number(event_id) AS id_hash FROM events WHERE workspace_id = :workspace_id)"""
 
-# DuckDB's rollup backlog (events/backlog.py): the ids of the new events of acknowledged
-# batches whose rollups are not applied yet. The process that wrote them holds the events
-# in memory; a later process reads them back from `events` once, at start.
-INSERT_BACKLOG = """
-INSERT INTO rollup_backlog (batch_no, workspace_id, event_id)
-SELECT :batch_no, :workspace_id, event_id FROM stage_events"""
+# DuckDB's rollup backlog (events/backlog.py): the events of acknowledged batches whose
+# rollups are not applied yet are those numbered after `rollup_progress`. The process that
+# wrote them holds them in memory; a later process reads them back once, at start (the
+# numbers grow as events are appended, so zone maps skip the rest of the table).
+SELECT_APPLIED_THROUGH = "SELECT applied_through FROM rollup_progress"
 
 SELECT_BACKLOG = """
-SELECT b.batch_no, b.workspace_id, e.event_id, e.type, e.time_us, e.project, e.image, e.labeler,
-       e.annotation, e.session, e.model_assisted, e.reviewer, e.class
-FROM rollup_backlog b JOIN events e ON e.workspace_id = b.workspace_id AND e.event_id = b.event_id
-ORDER BY b.batch_no"""
+SELECT backlog_batch, workspace_id, event_id, type, time_us, project, image, labeler, annotation,
+       session, model_assisted, reviewer, class
+FROM events WHERE backlog_batch > :applied_through
+ORDER BY backlog_batch"""
 
-DELETE_BACKLOG = "DELETE FROM rollup_backlog WHERE batch_no <= :upto"
+MARK_BACKLOG_APPLIED = "UPDATE rollup_progress SET applied_through = :upto"
 
 STAGE_SESSIONS = (
     ("session_key", "UUID"), ("project", "TEXT"), ("labeler", "TEXT"), ("explicit", "BOOLEAN"),
