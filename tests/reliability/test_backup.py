@@ -14,7 +14,7 @@ from annotation_insights.events.ingest import ingest, validate_batch
 from annotation_insights.metrics.query import StatsQuery, run_stats
 from annotation_insights.store import backup as backup_module
 from annotation_insights.store import open_database
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import connectors as connectors_sql, tenancy as tenancy_sql
 from annotation_insights.store.backup import DERIVED_TABLES, TABLES, backup, restore
 from annotation_insights.tenancy.keys import authenticate, create_key, revoke_key
 from annotation_insights.tenancy.reference import put_labeler, put_project
@@ -49,11 +49,11 @@ def populate(db) -> dict[str, str]:
             "revoked": create_key(db, acme, ["write"]).key}
     revoke_key(db, keys["revoked"])
     with db.transaction() as tx:
-        tx.execute(q.UPSERT_LS_ANNOTATION, {
+        tx.execute(connectors_sql.UPSERT_LS_ANNOTATION, {
             "workspace_id": acme.id, "project": "label-studio-3", "annotation_id": "17",
             "unique_id": "u-17", "image": "42", "labeler": "5", "version_us": 1_780_000_000_000_000,
             "regions": '{"r1": ["abc", "cat"]}', "deleted": False})
-        tx.execute(q.UPSERT_IMPORT_CHECKPOINT, {"workspace_id": berlin.id, "source": "file:x",
+        tx.execute(connectors_sql.UPSERT_IMPORT_CHECKPOINT, {"workspace_id": berlin.id, "source": "file:x",
                                                 "rows_done": 1234, "now": dt.datetime(2026, 6, 1, 12)})
     return keys
 
@@ -94,7 +94,7 @@ def contents(db) -> dict:
     for slug in ("acme", "berlin"):
         ws = get_workspace(db, slug)
         for start, end, project, user in queries:
-            if project and not db.read(q.SELECT_PROJECT, {"workspace_id": ws.id, "slug": project}):
+            if project and not db.read(tenancy_sql.SELECT_PROJECT, {"workspace_id": ws.id, "slug": project}):
                 continue
             query = StatsQuery.parse(start=start, end=end, project=project, user_id=user,
                                      availability=dt.date(2023, 8, 1))

@@ -12,7 +12,7 @@ import pytest
 
 from annotation_insights.demo.generator import generate_events, spec_for_event_count
 from annotation_insights.events.ingest import ingest, validate_batch
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import ingest as ingest_sql
 from annotation_insights.store.postgres_backend import PostgresTransaction
 from annotation_insights.tenancy.workspaces import create_workspace
 
@@ -33,13 +33,13 @@ def test_batches_keep_the_fact_tables_statistics_and_merges_join_by_key(db, monk
         merges.append(list(_fact_scans(plan)))
 
     def explained(tx, sql, params=None):
-        if sql != q.MERGE_SESSION_ANNOTATIONS[False][0]:  # the update; the insert reads no fact
+        if sql != ingest_sql.MERGE_SESSION_ANNOTATIONS[False][0]:  # the update; the insert reads no fact
             return execute(tx, sql, params)
         explain(tx, sql, params)  # runs the statement
         return []
 
     def explained_lookup(tx, name, sql, params=None):
-        if sql == q.LOOKUP_SESSION_ANNOTATIONS[False]:
+        if sql == ingest_sql.LOOKUP_SESSION_ANNOTATIONS[False]:
             explain(tx, sql, params)
         stage_query(tx, name, sql, params)
 

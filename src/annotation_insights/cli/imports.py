@@ -20,7 +20,7 @@ from annotation_insights.connectors.files import EventFile, detect_format
 from annotation_insights.connectors.importer import (
     DEFAULT_BATCH, Convert, ImportSummary, Rejects, import_blocks, passthrough, source_fingerprint)
 from annotation_insights.errors import BadRequest
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import connectors as connectors_sql
 from annotation_insights.store.database import Database
 from annotation_insights.tenancy.workspaces import Workspace
 
@@ -82,7 +82,7 @@ def _run_with_progress(db: Database, ws: Workspace, events_file: EventFile, conv
                        kind: str, rejects_path: Path, batch_size: int,
                        restart: bool) -> ImportSummary:
     source = source_fingerprint(kind, events_file.path)
-    resuming = not restart and bool(db.read(q.SELECT_IMPORT_CHECKPOINT,
+    resuming = not restart and bool(db.read(connectors_sql.SELECT_IMPORT_CHECKPOINT,
                                             {"workspace_id": ws.id, "source": source}))
     columns = (TextColumn(f"Importing {events_file.path.name}"), BarColumn(),
                TaskProgressColumn(), TextColumn("{task.fields[events]:,} events"),
@@ -108,13 +108,13 @@ def _name_cvat_reference(db: Database, ws: Workspace, converter) -> None:
         for labeler in sorted(converter.used_labelers):
             name, email = converter.labelers.get(labeler, (None, None))
             if name or email:
-                tx.execute(q.NAME_TOOL_LABELER, {"workspace_id": ws.id, "id": labeler,
-                                                 "display_name": name or email, "email": email})
+                tx.execute(connectors_sql.NAME_TOOL_LABELER, {"workspace_id": ws.id, "id": labeler,
+                                                              "display_name": name or email, "email": email})
         for slug, name in sorted(converter.projects.items()):
             if slug not in converter.used_projects:
                 continue
-            tx.execute(q.NAME_TOOL_PROJECT, {"workspace_id": ws.id, "slug": slug,
-                                             "name": name, "type": "object-detection"})
+            tx.execute(connectors_sql.NAME_TOOL_PROJECT, {"workspace_id": ws.id, "slug": slug,
+                                                          "name": name, "type": "object-detection"})
 
 
 def _print_summary(path: Path, s: ImportSummary) -> None:

@@ -133,12 +133,13 @@ def keys_revoke(key_id_or_prefix: str) -> None:
 @reports_errors
 def keys_list(slug: str) -> None:
     """List a workspace's keys, tab-separated (ids and scopes only; keys are never stored)."""
-    from annotation_insights.store import queries as q
+    from annotation_insights.store.queries import tenancy as tenancy_sql
     from annotation_insights.tenancy.workspaces import get_workspace
 
     with database() as db:
         ws = get_workspace(db, slug)
-        for key_id, scopes, created, revoked in db.read(q.SELECT_KEYS_OF_WORKSPACE, {"workspace_id": ws.id}):
+        keys = db.read(tenancy_sql.SELECT_KEYS_OF_WORKSPACE, {"workspace_id": ws.id})
+        for key_id, scopes, created, revoked in keys:
             status = f"revoked {revoked:%Y-%m-%d %H:%M}" if revoked else "active"
             print(f"{key_id}\t{scopes}\tcreated {created:%Y-%m-%d %H:%M}\t{status}")
 

@@ -27,7 +27,7 @@ from annotation_insights.events.batch import EventBatch, batch_of_events, checke
 from annotation_insights.events.ingest import catch_up_if_due, ingest_in, latest_allowed_us
 from annotation_insights.events.schema import Event, EventError, validate_event
 from annotation_insights.metrics.definitions import Facts, session_facts
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import connectors as connectors_sql
 from annotation_insights.store.database import Database
 from annotation_insights.tenancy.workspaces import Workspace
 
@@ -110,8 +110,8 @@ def import_blocks(db: Database, workspace: Workspace, blocks: Iterable[Block], *
     params = {"workspace_id": workspace.id, "source": source}
     if restart:
         with db.transaction() as tx:
-            tx.execute(q.DELETE_IMPORT_CHECKPOINT, params)
-    done = db.read(q.SELECT_IMPORT_CHECKPOINT, params)
+            tx.execute(connectors_sql.DELETE_IMPORT_CHECKPOINT, params)
+    done = db.read(connectors_sql.SELECT_IMPORT_CHECKPOINT, params)
     summary.resumed_after = int(done[0][0]) if done else 0
     run = _Run(db, workspace, params, summary, rejects, on_progress)
     columnar = convert is passthrough
@@ -122,7 +122,7 @@ def import_blocks(db: Database, workspace: Workspace, blocks: Iterable[Block], *
                     run.rows(block.rows(), convert, batch_size)
         run.flush()
         with db.transaction() as tx:
-            tx.execute(q.DELETE_IMPORT_CHECKPOINT, params)
+            tx.execute(connectors_sql.DELETE_IMPORT_CHECKPOINT, params)
     finally:
         rejects.close()
         summary.seconds = time.perf_counter() - run.started
@@ -247,7 +247,7 @@ class _Run:
     def _commit(self, batch: EventBatch, events: int, facts: Facts | None) -> None:
         with self.db.transaction() as tx:
             result = ingest_in(tx, self.workspace, batch, facts)
-            tx.execute(q.UPSERT_IMPORT_CHECKPOINT, {
+            tx.execute(connectors_sql.UPSERT_IMPORT_CHECKPOINT, {
                 **self.params, "rows_done": self.last_row,
                 "now": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)})
         catch_up_if_due(self.db)

@@ -117,11 +117,11 @@ class DirectSink:
         return apply_delivery(self.db, self.workspace, delivery, backfill=True).accepted
 
     def name_labelers(self, users: list[dict]) -> None:
-        from annotation_insights.store import queries as q
+        from annotation_insights.store.queries import connectors as connectors_sql
 
         with self.db.transaction() as tx:
             for user in users:
-                tx.execute(q.NAME_TOOL_LABELER, {
+                tx.execute(connectors_sql.NAME_TOOL_LABELER, {
                     "workspace_id": self.workspace.id, "id": str(user["id"]),
                     "display_name": display_name(user), "email": user.get("email") or None})
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from annotation_insights.connectors.label_studio import (
     Annotation, Delivery, Seen, delete_annotation, diff_annotation)
 from annotation_insights.events.ingest import catch_up_if_due, ingest_in, validate_batch
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import connectors as connectors_sql
 from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
 
@@ -38,11 +38,11 @@ def _load_seen(tx: Transaction, workspace: Workspace, keys: list[tuple[str | Non
     params = {"workspace_id": workspace.id}
     if len(keys) == 1:  # the usual webhook: one annotation, no staging round trip
         (project, annotation_id), = keys
-        rows = tx.execute(q.SELECT_LS_ANNOTATION,
+        rows = tx.execute(connectors_sql.SELECT_LS_ANNOTATION,
                           {**params, "project": project, "annotation_id": annotation_id})
     else:
-        tx.stage("stage_ls_keys", q.STAGE_LS_KEYS, keys)
-        rows = tx.execute(q.SELECT_LS_ANNOTATIONS, params)
+        tx.stage("stage_ls_keys", connectors_sql.STAGE_LS_KEYS, keys)
+        rows = tx.execute(connectors_sql.SELECT_LS_ANNOTATIONS, params)
     seen = {}
     for row in rows:
         r = dict(zip(_SEEN_COLUMNS, row))
@@ -56,11 +56,11 @@ def _store_seen(tx: Transaction, workspace: Workspace, versions: list[Seen]) -> 
     rows = [(s.project, s.annotation_id, s.unique_id, s.image, s.labeler, s.version_us,
              s.regions_json(), s.deleted) for s in versions]
     if len(rows) == 1:
-        tx.execute(q.UPSERT_LS_ANNOTATION,
+        tx.execute(connectors_sql.UPSERT_LS_ANNOTATION,
                    {"workspace_id": workspace.id, **dict(zip(_SEEN_COLUMNS, rows[0]))})
         return
-    tx.stage("stage_ls_annotations", q.STAGE_LS_ANNOTATIONS, rows)
-    tx.execute(q.UPSERT_LS_ANNOTATIONS, {"workspace_id": workspace.id})
+    tx.stage("stage_ls_annotations", connectors_sql.STAGE_LS_ANNOTATIONS, rows)
+    tx.execute(connectors_sql.UPSERT_LS_ANNOTATIONS, {"workspace_id": workspace.id})
 
 
 # Projects this process has already named: naming is skipped on the hot path after the
@@ -75,9 +75,9 @@ def _name_project(db: Database, tx: Transaction, workspace: Workspace, delivery:
     key = (db.description, workspace.id, delivery.project, delivery.project_title)
     if key in _named:
         return
-    tx.execute(q.NAME_TOOL_PROJECT, {"workspace_id": workspace.id, "slug": delivery.project,
-                                     "name": delivery.project_title[:200],
-                                     "type": delivery.project_type})
+    tx.execute(connectors_sql.NAME_TOOL_PROJECT, {"workspace_id": workspace.id, "slug": delivery.project,
+                                                  "name": delivery.project_title[:200],
+                                                  "type": delivery.project_type})
     done.append(key)
 
 

@@ -32,7 +32,7 @@ from annotation_insights.events.batch import EVENT_SCHEMA, EventBatch, pairs
 from annotation_insights.events.ingest import (IngestResult, apply_facts, ensure_placeholders,
                                               insert_new_events)
 from annotation_insights.metrics.definitions import session_facts
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import ingest as ingest_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
 
@@ -200,7 +200,7 @@ class RollupBacklog:
                     tx.lock_workspace(workspace_id)
                     ensure_placeholders(tx, workspace_id, facts.pairs())
                     apply_facts(tx, workspace_id, facts)
-                tx.execute(q.MARK_BACKLOG_APPLIED, {"upto": max(e.batch_no for e in entries)})
+                tx.execute(ingest_sql.MARK_BACKLOG_APPLIED, {"upto": max(e.batch_no for e in entries)})
                 tx.after_commit(lambda: self._remove(entries))
 
     def _take_number(self) -> int:
@@ -221,12 +221,12 @@ class RollupBacklog:
         """Once per process: take over what an earlier process left in the backlog."""
         if self._next_no is not None:
             return
-        applied_through = tx.execute(q.SELECT_APPLIED_THROUGH)[0][0]
-        rows = tx.execute(q.SELECT_BACKLOG, {"applied_through": applied_through})
+        applied_through = tx.execute(ingest_sql.SELECT_APPLIED_THROUGH)[0][0]
+        rows = tx.execute(ingest_sql.SELECT_BACKLOG, {"applied_through": applied_through})
         workspaces: dict[int, Workspace] = {}
         for (batch_no, workspace_id), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
             if workspace_id not in workspaces:
-                found = tx.execute(q.SELECT_WORKSPACE_BY_ID, {"id": workspace_id})
+                found = tx.execute(tenancy_sql.SELECT_WORKSPACE_BY_ID, {"id": workspace_id})
                 workspaces[workspace_id] = Workspace(*found[0])
             columns = list(zip(*(row[2:] for row in group)))
             events = pa.table([pa.array(values, type=field.type)

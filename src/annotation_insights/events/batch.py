@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from annotation_insights.events import engine
 from annotation_insights.events.schema import EARLIEST_US, EVENT_TYPES, PROJECT_SLUG, Event
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import batch as batch_sql
 from annotation_insights.store.event_keys import KEY, SortedKeys
 
 TEXT_FIELDS = ("id", "type", "time", "project", "image", "labeler", "annotation", "session",
@@ -31,7 +31,7 @@ RAW_SCHEMA = pa.schema([*((name, pa.string()) for name in TEXT_FIELDS),
 _RAW_SOURCES = ("id", "type", "time_us", "project", "image", "labeler", "annotation", "session",
                 "modelAssisted", "reviewer", "class")
 
-# The columns of a batch, in the order of `queries.STAGE_EVENTS`.
+# The columns of a batch, in the order of `queries.ingest.STAGE_EVENTS`.
 EVENT_SCHEMA = pa.schema([
     ("event_id", pa.string()), ("type", pa.string()), ("time_us", pa.int64()),
     ("project", pa.string()), ("image", pa.string()), ("labeler", pa.string()),
@@ -102,7 +102,7 @@ def checked_batch(raw: pa.Table, *, latest_us: int) -> EventBatch | None:
         instants = _instants(raw.column("time"))
         if instants is not None:
             raw = raw.set_column(raw.schema.get_field_index("time_us"), "time_us", instants)
-    checked = engine.run(q.VALIDATE_EVENTS, {"earliest_us": EARLIEST_US, "latest_us": latest_us},
+    checked = engine.run(batch_sql.VALIDATE_EVENTS, {"earliest_us": EARLIEST_US, "latest_us": latest_us},
                          raw_events=raw)
     if not _all_true(checked.column("ok")):
         return None
@@ -121,7 +121,7 @@ def batch_of_events(events: Sequence[Event], *, received: int | None = None) -> 
         return EventBatch.empty()
     table = pa.table([pa.array(values, type=field.type) for values, field in zip(columns, EVENT_SCHEMA)],
                      schema=EVENT_SCHEMA)
-    keys = engine.run(q.EVENT_ID_KEYS, batch_events=table)
+    keys = engine.run(batch_sql.EVENT_ID_KEYS, batch_events=table)
     return _first_occurrences(table, _keys(keys), received=len(events) if received is None else received)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from annotation_insights.store import queries
+from annotation_insights.store.queries import batch as batch_sql
 from annotation_insights.store.dialect import DUCKDB
 
 _calls = threading.Condition()  # guards everything below
@@ -28,7 +28,7 @@ _closing = False
 
 def _open() -> duckdb.DuckDBPyConnection:
     database = duckdb.connect(":memory:", config={"memory_limit": "512MB"})
-    for statement in queries.ENGINE_MACROS:
+    for statement in batch_sql.ENGINE_MACROS:
         database.execute(statement)
     return database
 

@@ -21,7 +21,7 @@ from annotation_insights.errors import InvalidEvents, PayloadTooLarge
 from annotation_insights.events.batch import EventBatch, batch_of_events, checked_batch, raw_table
 from annotation_insights.events.schema import EventError, validate_event
 from annotation_insights.metrics.definitions import Facts, session_facts
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import ingest as ingest_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Transaction
 from annotation_insights.tenancy.workspaces import Workspace
 
@@ -127,9 +127,10 @@ def ensure_placeholders(tx: Transaction, workspace_id: int, seen: set[tuple[str,
     names = {(workspace_id, project, labeler) for project, labeler in seen} - tx.known_names
     if not names:
         return
-    tx.stage("stage_names", q.STAGE_NAMES, sorted((project, labeler) for _, project, labeler in names))
-    tx.execute(q.INSERT_PLACEHOLDER_PROJECTS, {"workspace_id": workspace_id})
-    tx.execute(q.INSERT_PLACEHOLDER_LABELERS, {"workspace_id": workspace_id})
+    tx.stage("stage_names", tenancy_sql.STAGE_NAMES,
+             sorted((project, labeler) for _, project, labeler in names))
+    tx.execute(tenancy_sql.INSERT_PLACEHOLDER_PROJECTS, {"workspace_id": workspace_id})
+    tx.execute(tenancy_sql.INSERT_PLACEHOLDER_LABELERS, {"workspace_id": workspace_id})
     tx.after_commit(lambda: tx.known_names.update(names))
 
 
@@ -139,8 +140,8 @@ def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
     if facts.sessions.num_rows:
         _apply_session_facts(tx, params, facts)
     if facts.reviews.num_rows:
-        tx.stage_table("stage_review_days", q.STAGE_REVIEW_DAYS, facts.reviews)
-        tx.execute(q.UPSERT_REVIEW_DAYS, params)
+        tx.stage_table("stage_review_days", ingest_sql.STAGE_REVIEW_DAYS, facts.reviews)
+        tx.execute(ingest_sql.UPSERT_REVIEW_DAYS, params)
 
 
 def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
@@ -148,38 +149,40 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     once merged with the batch's (read with it, before the sessions merge). Only the
     facts of those sessions need merging with stored facts, and only their counts
     changing; a new session arrives with its counts."""
-    tx.stage_table("stage_sessions", q.STAGE_SESSIONS, facts.sessions)
-    known = tx.execute(q.SELECT_STORED_SESSIONS, params)  # (part, key, date, merged date)
-    for statement in q.MERGE_SESSIONS:
+    tx.stage_table("stage_sessions", ingest_sql.STAGE_SESSIONS, facts.sessions)
+    known = tx.execute(ingest_sql.SELECT_STORED_SESSIONS, params)  # (part, key, date, merged date)
+    for statement in ingest_sql.MERGE_SESSIONS:
         tx.execute(statement, params)
     moved = [(key, date) for _, key, before, date in known if date < before]
     if moved:
-        tx.stage("stage_moved_sessions", q.STAGE_MOVED_SESSIONS, moved)
-        tx.execute(q.MOVE_SESSION_IMAGES, params)
-        tx.execute(q.MOVE_SESSION_ANNOTATIONS, params)
+        tx.stage("stage_moved_sessions", ingest_sql.STAGE_MOVED_SESSIONS, moved)
+        tx.execute(ingest_sql.MOVE_SESSION_IMAGES, params)
+        tx.execute(ingest_sql.MOVE_SESSION_ANNOTATIONS, params)
     # The batch's facts tell their session by its number in the batch (`part`).
     known_parts = pa.array([part for part, *_ in known], type=pa.int32())
-    for name, columns, table in (("stage_session_images", q.STAGE_SESSION_IMAGES, facts.images),
-                                 ("stage_session_annotations", q.STAGE_SESSION_ANNOTATIONS,
+    for name, columns, table in (("stage_session_images", ingest_sql.STAGE_SESSION_IMAGES, facts.images),
+                                 ("stage_session_annotations", ingest_sql.STAGE_SESSION_ANNOTATIONS,
                                   facts.annotations)):
         known_rows = pc.is_in(table.column("part"), value_set=known_parts)
         tx.stage_table(name, columns, table.append_column("known", known_rows))
     if known:
-        tx.stage("stage_session_dates", q.STAGE_SESSION_DATES, [(key, date) for _, key, _, date in known])
+        tx.stage("stage_session_dates", ingest_sql.STAGE_SESSION_DATES,
+                 [(key, date) for _, key, _, date in known])
         merged = {**params, **tx.dialect.merge_dates(date for *_, date in known)}
         by_row = tx.dialect.merges_by_row_number
         for name, lookup, merge in (
-                ("known_session_images", q.LOOKUP_SESSION_IMAGES, q.MERGE_SESSION_IMAGES),
-                ("known_session_annotations", q.LOOKUP_SESSION_ANNOTATIONS, q.MERGE_SESSION_ANNOTATIONS)):
+                ("known_session_images", ingest_sql.LOOKUP_SESSION_IMAGES, ingest_sql.MERGE_SESSION_IMAGES),
+                ("known_session_annotations", ingest_sql.LOOKUP_SESSION_ANNOTATIONS,
+                 ingest_sql.MERGE_SESSION_ANNOTATIONS)):
             tx.stage_query(name, lookup[by_row], merged)
             update, insert = merge[by_row]
             tx.execute(update, merged)
             tx.execute(insert, params)
-        tx.stage_query("session_count_changes", q.SESSION_COUNT_CHANGES[by_row], params)
-        tx.execute(q.ADD_SESSION_COUNT_CHANGES[by_row], params)
+        tx.stage_query("session_count_changes", ingest_sql.SESSION_COUNT_CHANGES[by_row], params)
+        tx.execute(ingest_sql.ADD_SESSION_COUNT_CHANGES[by_row], params)
     sessions = facts.sessions.num_rows
     if len(known) < sessions:
-        tx.execute(q.INSERT_NEW_SESSION_IMAGES, params)
-        tx.execute(q.INSERT_NEW_SESSION_ANNOTATIONS, params)
+        tx.execute(ingest_sql.INSERT_NEW_SESSION_IMAGES, params)
+        tx.execute(ingest_sql.INSERT_NEW_SESSION_ANNOTATIONS, params)
     tx.update_statistics({"sessions": sessions - len(known), "session_images": facts.images.num_rows,
                           "session_annotations": facts.annotations.num_rows})

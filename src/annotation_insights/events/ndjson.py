@@ -27,7 +27,7 @@ import pyarrow.json as pa_json
 
 from annotation_insights.events import engine
 from annotation_insights.events.batch import RAW_SCHEMA, TEXT_FIELDS
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import batch as batch_sql
 
 _JSON_OPTIONS = pa_json.ParseOptions(
     explicit_schema=pa.schema([f for f in RAW_SCHEMA if f.name != "time_us"]),
@@ -113,7 +113,7 @@ def _plain_table(data: bytes | bytearray | memoryview) -> pa.Table | None:
     offsets, quotes, keys = scanned
     lines = pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
     try:
-        fields = engine.run(q.NDJSON_FIELDS, {"fields": _ENGINE_FIELDS},
+        fields = engine.run(batch_sql.NDJSON_FIELDS, {"fields": _ENGINE_FIELDS},
                             ndjson_lines=pa.table({"line": lines}))
     # Not JSON, or not UTF-8 (DuckDB's message then quotes bytes Python cannot decode).
     except (duckdb.Error, UnicodeDecodeError):

@@ -2,7 +2,7 @@
 
 Ingest calls `session_facts` to turn a batch of new events into rollup deltas: the
 local dates and session keys are computed here, the per-session facts by the `FACT_*`
-statements in `store/queries.py` on the batch engine. Every reader (API, CLI,
+statements in `store/queries/batch.py` on the batch engine. Every reader (API, CLI,
 dashboard, exports) calls `shape_row` and `shape_totals` to turn summed rollups into
 the reported fields. Change a metric here and it changes everywhere.
 """
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from annotation_insights.events import engine
 from annotation_insights.events.batch import int64s, pairs
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import batch as batch_sql
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -88,17 +88,17 @@ def session_facts(events: pa.Table, timezone: str) -> Facts:
     days = local_days(int64s(events.column("time_us")), timezone)
     events = events.append_column("local_date", pa.array(days, type=pa.int32()).cast(pa.date32()))
     rows = pa.array(np.arange(events.num_rows, dtype=np.int32))
-    parts = engine.run(q.SESSION_PARTS, batch_events=events.append_column("row", rows))
+    parts = engine.run(batch_sql.SESSION_PARTS, batch_events=events.append_column("row", rows))
     keyed = events.append_column("part", _part_of_each_event(parts.column("rows"), events.num_rows))
     parts = parts.drop_columns(["rows"]).append_column(
         "part", pa.array(np.arange(parts.num_rows, dtype=np.int32)))
-    images = engine.run(q.FACT_SESSION_IMAGES, keyed_events=keyed, parts=parts)
-    annotations = engine.run(q.FACT_SESSION_ANNOTATIONS, keyed_events=keyed, parts=parts)
-    sessions = engine.run(q.FACT_SESSIONS, parts=parts, fact_images=images,
+    images = engine.run(batch_sql.FACT_SESSION_IMAGES, keyed_events=keyed, parts=parts)
+    annotations = engine.run(batch_sql.FACT_SESSION_ANNOTATIONS, keyed_events=keyed, parts=parts)
+    sessions = engine.run(batch_sql.FACT_SESSIONS, parts=parts, fact_images=images,
                           fact_annotations=annotations)
     keys = _session_keys(parts)
     return Facts(*(_by_session(facts, keys) for facts in (sessions, images, annotations)),
-                 engine.run(q.FACT_REVIEW_DAYS, batch_events=events))
+                 engine.run(batch_sql.FACT_REVIEW_DAYS, batch_events=events))
 
 
 def _part_of_each_event(rows: pa.ChunkedArray, events: int) -> pa.Array:

@@ -15,7 +15,7 @@ from annotation_insights.errors import BadRequest, NotFound
 from annotation_insights.events.schema import has_control_characters
 from annotation_insights.metrics.definitions import (
     PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import stats as stats_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Reader
 from annotation_insights.tenancy.workspaces import Workspace
 
@@ -76,17 +76,17 @@ def run_stats(db: Database, workspace: Workspace, query: StatsQuery) -> dict:
 
 def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
     projects = {row[0]: {"slug": row[0], "name": row[1], "type": row[2]}
-                for row in db.read_reference(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
+                for row in db.read_reference(tenancy_sql.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.project is not None and query.project not in projects:
         raise NotFound(f"No project {query.project!r} in workspace {workspace.slug!r}.")
     params = query.params(workspace)
     pairs: dict[tuple[str, str], PairTotals] = {}
-    for project, labeler, *sums in db.read(q.PAIR_SESSION_TOTALS, params):
+    for project, labeler, *sums in db.read(stats_sql.PAIR_SESSION_TOTALS, params):
         pairs[(project, labeler)] = PairTotals(*sums)
-    for project, labeler, approved, rejected in db.read(q.PAIR_REVIEW_TOTALS, params):
+    for project, labeler, approved, rejected in db.read(stats_sql.PAIR_REVIEW_TOTALS, params):
         totals = pairs.setdefault((project, labeler), PairTotals())
         totals.approved, totals.rejected = approved, rejected
-    labeled, marked_null, model_assisted = db.read(q.UNIQUE_IMAGE_TOTALS, params)[0]
+    labeled, marked_null, model_assisted = db.read(stats_sql.UNIQUE_IMAGE_TOTALS, params)[0]
     rows = [shape_row(pairs[key], project=projects[key[0]], labeler_id=key[1],
                       workspace_id=workspace.slug)
             for key in sorted(pairs)]
@@ -101,7 +101,7 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
 def _labelers(db: Reader, workspace: Workspace, ids: set[str]) -> list[dict]:
     if not ids:
         return []
-    known = db.read_reference(q.SELECT_LABELERS, {"workspace_id": workspace.id})
+    known = db.read_reference(tenancy_sql.SELECT_LABELERS, {"workspace_id": workspace.id})
     # Sorted here, not in SQL, so the order is by code point on every backend and collation.
     return sorted((shape_labeler(*row) for row in known if row[0] in ids),
                   key=lambda labeler: labeler["id"])

@@ -17,7 +17,7 @@ from annotation_insights.errors import BadRequest, NotFound
 from annotation_insights.metrics.definitions import (
     PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
 from annotation_insights.metrics.query import StatsQuery
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import stats as stats_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Reader
 from annotation_insights.tenancy.workspaces import Workspace
 
@@ -110,19 +110,19 @@ def run_timeseries(db: Database, workspace: Workspace, query: TimeseriesQuery) -
 
 def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
     projects = {row[0]: {"id": row[0], "name": row[1]}
-                for row in db.read_reference(q.SELECT_PROJECTS, {"workspace_id": workspace.id})}
+                for row in db.read_reference(tenancy_sql.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.stats.project is not None and query.stats.project not in projects:
         raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
     params = query.stats.params(workspace) | {"unit": query.granularity,
                                                "group_by": query.group_by}
     grouped: dict[tuple[dt.date, str], PairTotals] = {}
-    for period, group, *sums in db.read(q.SERIES_SESSION_TOTALS, params):
+    for period, group, *sums in db.read(stats_sql.SERIES_SESSION_TOTALS, params):
         grouped[(period, group)] = PairTotals(*sums)
-    for period, group, approved, rejected in db.read(q.SERIES_REVIEW_TOTALS, params):
+    for period, group, approved, rejected in db.read(stats_sql.SERIES_REVIEW_TOTALS, params):
         totals = grouped.setdefault((period, group), PairTotals())
         totals.approved, totals.rejected = approved, rejected
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
-    counting = q.SERIES_UNIQUE_IMAGES if query.group_by else q.SERIES_UNIQUE_IMAGES_UNGROUPED
+    counting = stats_sql.SERIES_UNIQUE_IMAGES if query.group_by else stats_sql.SERIES_UNIQUE_IMAGES_UNGROUPED
     for period, group, rolled_period, rolled_group, *counts in db.read(counting, params):
         key = (None if rolled_period else period,
                group if query.group_by and not rolled_group else None)
@@ -169,6 +169,6 @@ def _group_names(db: Reader, workspace: Workspace, group_by: str | None, ids: li
         return [projects[slug] for slug in ids]
     if group_by == "labeler" and ids:
         known = {row[0]: shape_labeler(*row)
-                 for row in db.read_reference(q.SELECT_LABELERS, {"workspace_id": workspace.id})}
+                 for row in db.read_reference(tenancy_sql.SELECT_LABELERS, {"workspace_id": workspace.id})}
         return [{"id": labeler, "name": known[labeler]["displayName"]} for labeler in ids]
     return []

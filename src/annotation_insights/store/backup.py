@@ -35,7 +35,7 @@ from annotation_insights.errors import BadRequest, Conflict
 from annotation_insights.events.batch import batch_of_events
 from annotation_insights.events.ingest import ingest
 from annotation_insights.events.schema import EVENT_TYPES, Event
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import connectors as connectors_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Reader, Transaction
 from annotation_insights.store.migrations import LATEST_VERSION
 from annotation_insights.tenancy.workspaces import Workspace
@@ -121,7 +121,7 @@ def backup(db: Database, directory: str | os.PathLike, *, progress: Progress | N
             path = target / f"{table.name}.parquet"
             rows = _write_table(reader, table, path, progress)
             files[table.name] = {"file": path.name, "rows": rows, "sha256": _sha256(path)}
-        per_workspace = dict(reader.read(q.EVENTS_PER_WORKSPACE))
+        per_workspace = dict(reader.read(tenancy_sql.EVENTS_PER_WORKSPACE))
     manifest = {
         "format": FORMAT, "formatVersion": FORMAT_VERSION, "schemaVersion": schema_version,
         "createdAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -221,7 +221,7 @@ def restore(db: Database, directory: str | os.PathLike, *, progress: Progress | 
             done += len(events)
         if progress:
             progress("events", done)
-    counts = dict(db.read(q.EVENTS_PER_WORKSPACE))
+    counts = dict(db.read(tenancy_sql.EVENTS_PER_WORKSPACE))
     expected = {slug: entry["events"] for slug, entry in manifest["workspaces"].items()}
     if {s: int(n) for s, n in counts.items()} != expected:
         raise Conflict("The restored store does not hold the events the backup lists; "
@@ -244,9 +244,9 @@ def _restore_workspaces(tx: Transaction, path: Path) -> dict[int, Workspace]:
     restored = {}
     for rows in _read_rows(path, "workspaces"):
         for r in rows:
-            new_id = tx.execute(q.INSERT_WORKSPACE, {"slug": r["slug"], "name": r["name"],
-                                                     "timezone": r["timezone"],
-                                                     "now": r["created_at"]})[0][0]
+            new_id = tx.execute(tenancy_sql.INSERT_WORKSPACE, {"slug": r["slug"], "name": r["name"],
+                                                               "timezone": r["timezone"],
+                                                               "now": r["created_at"]})[0][0]
             restored[r["id"]] = Workspace(new_id, r["slug"], r["name"], r["timezone"])
     return restored
 
@@ -255,28 +255,28 @@ def _restore_rows(tx: Transaction, table: str, path: Path, workspaces: dict[int,
     for rows in _read_rows(path, table):
         if table == "label_studio_annotations":
             for workspace_id, group in groupby(rows, key=lambda r: r["workspace_id"]):
-                tx.stage("stage_ls_annotations", q.STAGE_LS_ANNOTATIONS,
-                         [tuple(r[c] for c, _ in q.STAGE_LS_ANNOTATIONS) for r in group])
-                tx.execute(q.UPSERT_LS_ANNOTATIONS, {"workspace_id": workspaces[workspace_id].id})
+                tx.stage("stage_ls_annotations", connectors_sql.STAGE_LS_ANNOTATIONS,
+                         [tuple(r[c] for c, _ in connectors_sql.STAGE_LS_ANNOTATIONS) for r in group])
+                tx.execute(connectors_sql.UPSERT_LS_ANNOTATIONS, {"workspace_id": workspaces[workspace_id].id})
             continue
         for r in rows:
             ws = workspaces[r["workspace_id"]].id
             if table == "api_keys":
-                tx.execute(q.INSERT_KEY, {"id": r["id"], "workspace_id": ws, "key_hash": r["key_hash"],
-                                          "scopes": r["scopes"], "now": r["created_at"]})
+                tx.execute(tenancy_sql.INSERT_KEY, {"id": r["id"], "workspace_id": ws, "key_hash": r["key_hash"],
+                                                    "scopes": r["scopes"], "now": r["created_at"]})
                 if r["revoked_at"] is not None:
-                    tx.execute(q.REVOKE_KEY, {"id": r["id"], "now": r["revoked_at"]})
+                    tx.execute(tenancy_sql.REVOKE_KEY, {"id": r["id"], "now": r["revoked_at"]})
             elif table == "projects":
-                tx.execute(q.UPSERT_PROJECT, {"workspace_id": ws, "slug": r["slug"],
-                                              "name": r["name"], "type": r["type"]})
+                tx.execute(tenancy_sql.UPSERT_PROJECT, {"workspace_id": ws, "slug": r["slug"],
+                                                        "name": r["name"], "type": r["type"]})
             elif table == "labelers":
-                tx.execute(q.UPSERT_LABELER, {"workspace_id": ws, "id": r["id"],
-                                              "display_name": r["display_name"],
-                                              "email": r["email"], "is_system": r["is_system"]})
+                tx.execute(tenancy_sql.UPSERT_LABELER, {"workspace_id": ws, "id": r["id"],
+                                                        "display_name": r["display_name"],
+                                                        "email": r["email"], "is_system": r["is_system"]})
             else:
-                tx.execute(q.UPSERT_IMPORT_CHECKPOINT, {"workspace_id": ws, "source": r["source"],
-                                                        "rows_done": r["rows_done"],
-                                                        "now": r["updated_at"]})
+                tx.execute(connectors_sql.UPSERT_IMPORT_CHECKPOINT, {"workspace_id": ws, "source": r["source"],
+                                                                     "rows_done": r["rows_done"],
+                                                                     "now": r["updated_at"]})
 
 
 def _event(r: dict) -> Event:

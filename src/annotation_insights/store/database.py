@@ -2,7 +2,7 @@
 
 `Database` is deliberately small: read queries, one write transaction at a time per
 workspace, and staging of batches. Everything above it (tenancy, ingest, metrics) is
-written once against this interface and the shared SQL in `queries.py`.
+written once against this interface and the shared SQL in `queries/`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class Dialect:
     # the statistics it sampled) holds no row, so it joins by nested loops over the range.
     bounds_merges_by_date: bool = True
     # Whether a merge's update finds the stored facts its lookup found by their row
-    # numbers rather than by key (queries.py, LOOKUP_SESSION_IMAGES).
+    # numbers rather than by key (queries/ingest.py, LOOKUP_SESSION_IMAGES).
     merges_by_row_number: bool = False
 
     def bind(self, sql: str) -> str:

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from annotation_insights.errors import StoreUnavailable
 from annotation_insights.store.database import Columns, Database, Params, Reader, Transaction
-from annotation_insights.store import queries
+from annotation_insights.store.queries import ingest as ingest_sql
 from annotation_insights.store.dialect import DUCKDB
 from annotation_insights.store.event_keys import EventKeys, KeyRuns
 from annotation_insights.store.reference_cache import ReferenceCache, writes_reference
@@ -78,8 +78,9 @@ class DuckDBTransaction(Transaction):
         new = ~(self._event_keys.of(workspace_id).contains(keys) | pending.contains(keys))
         if new.any():
             table = batch.table if new.all() else batch.table.filter(pa.array(new))
-            self.stage_table("stage_events", queries.STAGE_EVENTS, table)
-            self.execute(queries.INSERT_EVENTS, {"workspace_id": workspace_id, "backlog_batch": backlog_batch})
+            self.stage_table("stage_events", ingest_sql.STAGE_EVENTS, table)
+            self.execute(ingest_sql.INSERT_EVENTS,
+                         {"workspace_id": workspace_id, "backlog_batch": backlog_batch})
             pending.add(keys, where=new)
         return new
 
@@ -161,7 +162,7 @@ class DuckDBDatabase(Database):
     def _load_event_keys(self, workspace_id: int):
         cursor = self._conn.cursor()
         try:
-            arrays = cursor.execute(DUCKDB.bind(queries.SELECT_EVENT_KEYS),
+            arrays = cursor.execute(DUCKDB.bind(ingest_sql.SELECT_EVENT_KEYS),
                                     {"workspace_id": workspace_id}).fetchnumpy()
         finally:
             cursor.close()

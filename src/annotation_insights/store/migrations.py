@@ -8,7 +8,7 @@ ingest maintains, so a query costs what its answer needs rather than a rescan of
 
 from __future__ import annotations
 
-from annotation_insights.store.queries import IMAGE_KEY
+from annotation_insights.store.queries.batch import IMAGE_KEY
 
 Statement = str | tuple[str, str]  # plain SQL, or (dialect name, SQL) for one backend only
 # `{unique_text}` marks a text column whose value differs on nearly every row; each
@@ -106,7 +106,7 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
             approved BIGINT NOT NULL,
             rejected BIGINT NOT NULL,
             PRIMARY KEY (workspace_id, project, labeler, review_date))""",
-        # The two large fact tables are merged by date-bounded joins (see queries.py):
+        # The two large fact tables are merged by date-bounded joins (see queries/ingest.py):
         # DuckDB prunes those by zone maps, PostgreSQL by these keys.
         ("postgresql", "ALTER TABLE session_images ADD PRIMARY KEY (workspace_id, session_key, image)"),
         ("postgresql", "ALTER TABLE session_annotations "
@@ -185,7 +185,8 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
     # DuckDB's backlog is marked on the events themselves: each event stored without its
     # rollups carries the number of its batch, and one row says through which number the
     # rollups are applied. Listing every such event's id in a table of its own cost a
-    # second insert per batch and a delete per catch-up: a tenth of HTTP ingest's time.
+    # second insert per batch and a delete per catch-up: a tenth of the writer's time under
+    # HTTP ingest.
     (6, [
         ("duckdb", "ALTER TABLE events ADD COLUMN backlog_batch BIGINT"),
         ("duckdb", "CREATE TABLE rollup_progress (applied_through BIGINT NOT NULL)"),

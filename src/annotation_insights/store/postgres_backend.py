@@ -22,7 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from annotation_insights.errors import StoreUnavailable
 from annotation_insights.store.database import Columns, Database, Params, Reader, Transaction
-from annotation_insights.store import queries
+from annotation_insights.store.queries import ingest as ingest_sql
 from annotation_insights.store.dialect import POSTGRESQL
 
 if TYPE_CHECKING:
@@ -105,8 +105,9 @@ class PostgresTransaction(Transaction):
                           backlog_batch: int | None = None) -> np.ndarray:
         # Rollups are applied with the events here (no backlog), so `backlog_batch` is None.
         # The events' insert joins nothing, so their statistics (12 ms for 5,000) serve no plan.
-        self._stage("stage_events", queries.STAGE_EVENTS, batch.table, analyze=False)
-        stored = [row[0] for row in self.execute(queries.INSERT_NEW_EVENTS, {"workspace_id": workspace_id})]
+        self._stage("stage_events", ingest_sql.STAGE_EVENTS, batch.table, analyze=False)
+        inserted = self.execute(ingest_sql.INSERT_NEW_EVENTS, {"workspace_id": workspace_id})
+        stored = [row[0] for row in inserted]
         new = pc.is_in(batch.table.column("event_id"), value_set=pa.array(stored, type=pa.string()))
         return new.to_numpy(zero_copy_only=False)
 

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from annotation_insights.errors import BadRequest, NotFound
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import tenancy as tenancy_sql
 from annotation_insights.store.database import Database
 from annotation_insights.tenancy.workspaces import Workspace
 
@@ -49,7 +49,7 @@ def create_key(db: Database, workspace: Workspace, scopes: list[str] | None = No
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     with db.transaction() as tx:
-        tx.execute(q.INSERT_KEY, {
+        tx.execute(tenancy_sql.INSERT_KEY, {
             "id": key_id, "workspace_id": workspace.id, "key_hash": hash_key(key),
             "scopes": " ".join(chosen), "now": _now()})
     return CreatedKey(key_id, key, chosen)
@@ -58,7 +58,7 @@ def create_key(db: Database, workspace: Workspace, scopes: list[str] | None = No
 def authenticate(db: Database, key: str) -> ApiKey | None:
     """The live key for this secret, or None for unknown and revoked keys."""
     digest = hash_key(key)
-    rows = db.read_reference(q.SELECT_KEY_BY_HASH, {"key_hash": digest})
+    rows = db.read_reference(tenancy_sql.SELECT_KEY_BY_HASH, {"key_hash": digest})
     if not rows:
         return None
     key_id, stored_hash, scopes, revoked_at, ws_id, slug, name, timezone = rows[0]
@@ -73,7 +73,7 @@ def revoke_key(db: Database, id_or_prefix: str) -> tuple[str, str]:
     key_id = text[len(PREFIX):].split("_", 1)[0] if text.startswith(PREFIX) else text
     if len(key_id) < 4:
         raise BadRequest("Give at least 4 characters of the key id.")
-    matches = db.read(q.SELECT_KEYS_BY_ID_PREFIX, {"prefix": key_id})
+    matches = db.read(tenancy_sql.SELECT_KEYS_BY_ID_PREFIX, {"prefix": key_id})
     if not matches:
         raise NotFound(f"No API key matches {key_id!r}.")
     if len(matches) > 1:
@@ -81,7 +81,7 @@ def revoke_key(db: Database, id_or_prefix: str) -> tuple[str, str]:
     found_id, slug, revoked_at = matches[0]
     if revoked_at is None:
         with db.transaction() as tx:
-            tx.execute(q.REVOKE_KEY, {"id": found_id, "now": _now()})
+            tx.execute(tenancy_sql.REVOKE_KEY, {"id": found_id, "now": _now()})
     return found_id, slug
 
 

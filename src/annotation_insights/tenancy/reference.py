@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from annotation_insights.errors import BadRequest
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import tenancy as tenancy_sql
 from annotation_insights.store.database import Database
 from annotation_insights.tenancy.workspaces import Workspace
 from annotation_insights.events.schema import has_control_characters
@@ -19,14 +19,15 @@ def put_project(db: Database, workspace: Workspace, slug: str, name: str, type_:
     _plain("project name", name)
     _plain("project type", type_)
     with db.transaction() as tx:
-        tx.execute(q.UPSERT_PROJECT, {"workspace_id": workspace.id, "slug": slug,
+        tx.execute(tenancy_sql.UPSERT_PROJECT, {"workspace_id": workspace.id, "slug": slug,
                                       "name": name, "type": type_})
     return {"slug": slug, "name": name, "type": type_}
 
 
 def list_projects(db: Database, workspace: Workspace) -> list[dict]:
     return [{"slug": slug, "name": name, "type": type_}
-            for slug, name, type_ in db.read_reference(q.SELECT_PROJECTS, {"workspace_id": workspace.id})]
+            for slug, name, type_ in db.read_reference(tenancy_sql.SELECT_PROJECTS,
+                                                        {"workspace_id": workspace.id})]
 
 
 def put_labeler(db: Database, workspace: Workspace, labeler_id: str, display_name: str,
@@ -35,7 +36,7 @@ def put_labeler(db: Database, workspace: Workspace, labeler_id: str, display_nam
     _plain("labeler display name", display_name)
     _plain("labeler email", email)
     with db.transaction() as tx:
-        tx.execute(q.UPSERT_LABELER, {"workspace_id": workspace.id, "id": labeler_id,
+        tx.execute(tenancy_sql.UPSERT_LABELER, {"workspace_id": workspace.id, "id": labeler_id,
                                       "display_name": display_name, "email": email,
                                       "is_system": system})
     return {"id": labeler_id, "displayName": display_name, "email": email, "system": system}
@@ -43,4 +44,4 @@ def put_labeler(db: Database, workspace: Workspace, labeler_id: str, display_nam
 
 def list_labelers(db: Database, workspace: Workspace) -> list[dict]:
     return [{"id": i, "displayName": n, "email": e, "system": s}
-            for i, n, e, s in db.read_reference(q.SELECT_LABELERS, {"workspace_id": workspace.id})]
+            for i, n, e, s in db.read_reference(tenancy_sql.SELECT_LABELERS, {"workspace_id": workspace.id})]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from annotation_insights.errors import BadRequest, Conflict, NotFound
-from annotation_insights.store import queries as q
+from annotation_insights.store.queries import tenancy as tenancy_sql
 from annotation_insights.store.database import Database
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -46,20 +46,20 @@ def create_workspace(db: Database, slug: str, *, name: str | None = None,
         raise BadRequest(f"The workspace slug {slug!r} is reserved; choose another.")
     validate_timezone(timezone)
     with db.transaction() as tx:
-        if tx.execute(q.SELECT_WORKSPACE_BY_SLUG, {"slug": slug}):
+        if tx.execute(tenancy_sql.SELECT_WORKSPACE_BY_SLUG, {"slug": slug}):
             raise Conflict(f"A workspace with slug {slug!r} already exists.")
-        rows = tx.execute(q.INSERT_WORKSPACE, {
+        rows = tx.execute(tenancy_sql.INSERT_WORKSPACE, {
             "slug": slug, "name": name or slug, "timezone": timezone,
             "now": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)})
     return Workspace(rows[0][0], slug, name or slug, timezone)
 
 
 def get_workspace(db: Database, slug: str) -> Workspace:
-    rows = db.read(q.SELECT_WORKSPACE_BY_SLUG, {"slug": slug})
+    rows = db.read(tenancy_sql.SELECT_WORKSPACE_BY_SLUG, {"slug": slug})
     if not rows:
         raise NotFound(f"No workspace {slug!r}.")
     return Workspace(*rows[0])
 
 
 def list_workspaces(db: Database) -> list[Workspace]:
-    return [Workspace(*row) for row in db.read(q.SELECT_WORKSPACES)]
+    return [Workspace(*row) for row in db.read(tenancy_sql.SELECT_WORKSPACES)]

@@ -1,0 +1,262 @@
+"""Storing a batch: its events, DuckDB's rollup backlog, and the merge of its
+session facts into the stored rollups (`events/ingest.py`)."""
+
+from annotation_insights.store.queries.batch import ID_HALVES
+
+STAGE_EVENTS = (
+    ("event_id", "TEXT"), ("type", "TEXT"), ("time_us", "BIGINT"), ("project", "TEXT"),
+    ("image", "TEXT"), ("labeler", "TEXT"), ("annotation", "TEXT"), ("session", "TEXT"),
+    ("model_assisted", "BOOLEAN"), ("reviewer", "TEXT"), ("class", "TEXT"))
+
+_INSERT_STAGED_EVENTS = """
+INSERT INTO events (workspace_id, event_id, type, time_us, project, image, labeler, annotation,
+                    session, model_assisted, reviewer, class{backlog})
+SELECT :workspace_id, event_id, type, time_us, project, image, labeler, annotation, session,
+       model_assisted, reviewer, class{backlog_value}
+FROM stage_events"""
+
+# DuckDB: staged events are all new (the writer checked its key set first). Each carries
+# its rollup backlog batch's number, or none when its rollups are applied with it.
+INSERT_EVENTS = _INSERT_STAGED_EVENTS.format(backlog=", backlog_batch", backlog_value=", :backlog_batch")
+
+# Concurrent writers: the unique index decides which events are new.
+INSERT_NEW_EVENTS = _INSERT_STAGED_EVENTS.format(backlog="", backlog_value="") + """
+ON CONFLICT (workspace_id, event_id) DO NOTHING
+RETURNING event_id"""
+
+# DuckDB's writer loads the identities of a workspace's stored events into memory once.
+SELECT_EVENT_KEYS = f"""
+SELECT {ID_HALVES}
+FROM (SELECT md5_number(event_id) AS id_hash FROM events WHERE workspace_id = :workspace_id)"""
+
+# DuckDB's rollup backlog (events/backlog.py): the events of acknowledged batches whose
+# rollups are not applied yet are those numbered after `rollup_progress`. The process that
+# wrote them holds them in memory; a later process reads them back once, at start (the
+# numbers grow as events are appended, so zone maps skip the rest of the table).
+SELECT_APPLIED_THROUGH = "SELECT applied_through FROM rollup_progress"
+
+SELECT_BACKLOG = """
+SELECT backlog_batch, workspace_id, event_id, type, time_us, project, image, labeler, annotation,
+       session, model_assisted, reviewer, class
+FROM events WHERE backlog_batch > :applied_through
+ORDER BY backlog_batch"""
+
+MARK_BACKLOG_APPLIED = "UPDATE rollup_progress SET applied_through = :upto"
+
+STAGE_SESSIONS = (
+    ("session_key", "UUID"), ("project", "TEXT"), ("labeler", "TEXT"), ("explicit", "BOOLEAN"),
+    ("first_time_us", "BIGINT"), ("session_date", "DATE"), ("boxes_added", "BIGINT"),
+    ("boxes_removed", "BIGINT"), ("boxes_updated", "BIGINT"), ("net_boxes_added", "BIGINT"),
+    ("images_labeled", "BIGINT"), ("marked_null", "BIGINT"), ("model_assisted", "BIGINT"),
+    ("part", "INTEGER"))
+
+# SPEC §4: a session's date is the local date of its earliest event, so a stored session
+# takes a batch's date only if the batch holds an event earlier than its first.
+_MERGED_SESSION_DATE = """CASE WHEN {batch}.first_time_us < {stored}.first_time_us
+                        THEN {batch}.session_date ELSE {stored}.session_date END"""
+
+# A stored session adds the batch's box counts and keeps its distinct counts here
+# (ADD_SESSION_COUNT_CHANGES changes them by what its facts changed); a new session is
+# stored with the counts of its facts in the batch. An update and an insert rather than
+# one `INSERT … ON CONFLICT DO UPDATE`, which DuckDB ran four times slower where a
+# block's sessions were nearly all stored (1M events imported in random order: 2.15
+# against 0.50 s over its five blocks); the workspace's writer is serialised, so no
+# session is inserted in between.
+MERGE_SESSIONS = (f"""
+UPDATE sessions AS s SET boxes_added = s.boxes_added + st.boxes_added,
+    boxes_removed = s.boxes_removed + st.boxes_removed,
+    boxes_updated = s.boxes_updated + st.boxes_updated,
+    session_date = {_MERGED_SESSION_DATE.format(batch="st", stored="s")},
+    first_time_us = least(s.first_time_us, st.first_time_us)
+FROM stage_sessions st
+WHERE s.workspace_id = :workspace_id AND s.session_key = CAST(st.session_key AS UUID)""", """
+INSERT INTO sessions (workspace_id, session_key, project, labeler, explicit, first_time_us,
+    session_date, boxes_added, boxes_removed, boxes_updated, net_boxes_added, images_labeled,
+    marked_null, model_assisted)
+SELECT :workspace_id, CAST(session_key AS UUID), project, labeler, explicit, first_time_us,
+       session_date, boxes_added, boxes_removed, boxes_updated, net_boxes_added, images_labeled,
+       marked_null, model_assisted
+FROM stage_sessions st
+WHERE NOT EXISTS (SELECT 1 FROM sessions s
+                  WHERE s.workspace_id = :workspace_id AND s.session_key = CAST(st.session_key AS UUID))""")
+
+# The staged sessions stored before this batch, read before MERGE_SESSIONS: each one's
+# number in the batch, key, date, and date once merged. Only their facts need merging,
+# and an explicit one may move to an earlier date (an earlier event came late). Asking
+# for these few, rather than having the upsert return every session it wrote, spared
+# the writer converting each session to Python (~0.3 s of a 1M-event import). The key
+# comes as text, 32 hex digits (both backends print a UUID with dashes).
+SELECT_STORED_SESSIONS = f"""
+SELECT st.part, replace(CAST(s.session_key AS TEXT), '-', ''), s.session_date,
+       {_MERGED_SESSION_DATE.format(batch="st", stored="s")}
+FROM sessions s JOIN stage_sessions st ON s.session_key = CAST(st.session_key AS UUID)
+WHERE s.workspace_id = :workspace_id"""
+
+# The dates of the sessions a batch touched that were stored before it, as stored after
+# the sessions were merged: their facts are dated by these, not by the batch's dates.
+STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"))
+
+# Facts as staged: each with its date in the batch and whether its session was stored
+# before the batch (`known`).
+STAGE_SESSION_IMAGES = (
+    ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
+    ("image_key", "UUID"), ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"),
+    ("model_assisted", "BOOLEAN"), ("session_date", "DATE"), ("known", "BOOLEAN"))
+
+STAGE_SESSION_ANNOTATIONS = (
+    ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"),
+    ("session_date", "DATE"), ("known", "BOOLEAN"))
+
+# The facts of known sessions are merged so that the stored facts are read once per fact
+# table: LOOKUP_* stages each such fact with what is stored of it (whether it is, where,
+# and its flags) as `known_<table>`, MERGE_* updates the stored facts whose flags the
+# batch sets and inserts the others, and ADD_SESSION_COUNT_CHANGES changes the sessions'
+# distinct counts by what the merge changed. The lookups join only within the touched
+# sessions' dates (DuckDB skips the rest of a table by its zone maps; PostgreSQL finds
+# facts by their keys). With the workspace's writer serialised this is a correct upsert,
+# without an index of every (session, image) and (session, annotation) ever seen.
+# Recounting the touched sessions from all their facts instead read every fact of every
+# such session: when events arrive out of time order, nearly the whole table at each
+# catch-up. Each statement comes in two forms, by `Dialect.merges_by_row_number`: DuckDB's
+# update finds the facts its lookup found by their row numbers (`rowid`, stable while the
+# writer's transaction lasts), reading the table's dates but not its keys (a catch-up of
+# 237,292 events in random order into 8M (session, annotation) facts: 0.06 s against
+# 0.23-0.28 s by key); PostgreSQL has no row number a join can use, and finds them by
+# key through its primary key.
+_STORED = """{alias}.workspace_id = :workspace_id
+  AND {alias}.session_date BETWEEN :first_date AND :last_date
+  AND {alias}.session_key = {key} AND {alias}.{item} = {staged}.{item}"""
+
+_IMAGE_FLAGS = ("labeled", "marked_null", "model_assisted")
+_ANNOTATION_FLAGS = ("created", "deleted")
+
+
+def _lookup(table: str, alias: str, item: str, columns: str, flags: tuple[str, ...],
+            by_row: bool) -> str:
+    was = ",\n       ".join(f"coalesce({alias}.{flag}, FALSE) AS was_{flag}" for flag in flags)
+    return f"""
+SELECT CAST(f.session_key AS UUID) AS session_key, {columns}, d.session_date,
+       {", ".join(f"f.{flag}" for flag in flags)}, {alias}.{item} IS NOT NULL AS stored,
+       {f"{alias}.rowid" if by_row else "CAST(NULL AS BIGINT)"} AS stored_row,
+       {was}
+FROM stage_{table} f
+JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = CAST(f.session_key AS UUID)
+LEFT JOIN {table} {alias}
+  ON {_STORED.format(alias=alias, key="CAST(f.session_key AS UUID)", item=item, staged="f")}
+WHERE f.known"""
+
+
+def _update(table: str, alias: str, item: str, flags: tuple[str, ...], by_row: bool) -> str:
+    found = (f"""{alias}.rowid = s.stored_row AND {alias}.workspace_id = :workspace_id
+  AND {alias}.session_date BETWEEN :first_date AND :last_date""" if by_row
+             else _STORED.format(alias=alias, key="s.session_key", item=item, staged="s"))
+    return f"""
+UPDATE {table} AS {alias} SET {", ".join(f"{flag} = s.{flag} OR s.was_{flag}" for flag in flags)}
+FROM known_{table} s
+WHERE s.stored AND ({" OR ".join(f"(s.{flag} AND NOT s.was_{flag})" for flag in flags)})
+  AND {found}"""
+
+
+_IMAGE_COLUMNS = "f.image, f.project, f.labeler, CAST(f.image_key AS UUID) AS image_key"
+
+# A lookup's facts come out of its join in no order; stored with each session's together
+# (as a batch's facts are, metrics/definitions.py) they compress far better: 1M events
+# posted in random order took 63.7 bytes an event on disk unordered, 56.1 ordered.
+_NEW_FACTS_IN_ORDER = "\nWHERE NOT s.stored\nORDER BY s.session_date, s.session_key"
+
+LOOKUP_SESSION_IMAGES = {by_row: _lookup("session_images", "si", "image", _IMAGE_COLUMNS,
+                                         _IMAGE_FLAGS, by_row) for by_row in (False, True)}
+LOOKUP_SESSION_ANNOTATIONS = {by_row: _lookup("session_annotations", "sa", "annotation", "f.annotation",
+                                              _ANNOTATION_FLAGS, by_row) for by_row in (False, True)}
+
+_INSERT_SESSION_IMAGES = """
+INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
+    labeled, marked_null, model_assisted, image_key)
+SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
+       s.labeled, s.marked_null, s.model_assisted, CAST(s.image_key AS UUID)
+FROM {source} s"""
+
+MERGE_SESSION_IMAGES = {by_row: (_update("session_images", "si", "image", _IMAGE_FLAGS, by_row),
+                                 _INSERT_SESSION_IMAGES.format(source="known_session_images")
+                                 + _NEW_FACTS_IN_ORDER) for by_row in (False, True)}
+
+INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES.format(source="stage_session_images") + """
+WHERE NOT s.known"""
+
+_INSERT_SESSION_ANNOTATIONS = """
+INSERT INTO session_annotations (workspace_id, session_key, annotation, session_date, created, deleted)
+SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, s.created, s.deleted
+FROM {source} s"""
+
+MERGE_SESSION_ANNOTATIONS = {
+    by_row: (_update("session_annotations", "sa", "annotation", _ANNOTATION_FLAGS, by_row),
+             _INSERT_SESSION_ANNOTATIONS.format(source="known_session_annotations")
+             + _NEW_FACTS_IN_ORDER) for by_row in (False, True)}
+
+INSERT_NEW_SESSION_ANNOTATIONS = _INSERT_SESSION_ANNOTATIONS.format(
+    source="stage_session_annotations") + "\nWHERE NOT s.known"
+
+STAGE_MOVED_SESSIONS = (("session_key", "UUID"), ("session_date", "DATE"))
+
+# A late event moved an explicit session to an earlier date; its facts follow it.
+MOVE_SESSION_IMAGES = """
+UPDATE session_images SET session_date = m.session_date
+FROM (SELECT CAST(session_key AS UUID) AS session_key, session_date FROM stage_moved_sessions) m
+WHERE session_images.workspace_id = :workspace_id AND session_images.session_key = m.session_key"""
+
+MOVE_SESSION_ANNOTATIONS = """
+UPDATE session_annotations SET session_date = m.session_date
+FROM (SELECT CAST(session_key AS UUID) AS session_key, session_date FROM stage_moved_sessions) m
+WHERE session_annotations.workspace_id = :workspace_id
+  AND session_annotations.session_key = m.session_key"""
+
+# SPEC §5's per-session distinct counts of the known sessions, changed by the facts the
+# merge set: an image counts once its flag is set, an annotation counts while it is
+# created and not deleted. Staged before the update: DuckDB updated `sessions` from this
+# query as a subquery in 0.83 s, staged and then from the stage in 0.06 s (53,555
+# sessions). DuckDB's form also gives each session's row number and stages them in that
+# order, and the update finds them by it: updating the sessions in the order a hash
+# table gave them took it 1.07 s a block, late in a 10M import of events in random
+# order (78 s in all), and 13 ms in stored order (48 s).
+_FLAG_SET = "CAST({flag} AND NOT was_{flag} AS INTEGER)"
+
+_COUNT_CHANGES = f"""
+SELECT session_key, sum(images_labeled) AS images_labeled, sum(marked_null) AS marked_null,
+       sum(model_assisted) AS model_assisted, sum(net_boxes_added) AS net_boxes_added
+FROM (SELECT session_key, {_FLAG_SET.format(flag="labeled")} AS images_labeled,
+             {_FLAG_SET.format(flag="marked_null")} AS marked_null,
+             {_FLAG_SET.format(flag="model_assisted")} AS model_assisted, 0 AS net_boxes_added
+      FROM known_session_images
+      UNION ALL
+      SELECT session_key, 0, 0, 0,
+             CAST((created OR was_created) AND NOT (deleted OR was_deleted) AS INTEGER)
+             - CAST(was_created AND NOT was_deleted AS INTEGER)
+      FROM known_session_annotations) changes
+GROUP BY session_key"""
+
+SESSION_COUNT_CHANGES = {False: _COUNT_CHANGES, True: f"""
+SELECT s.rowid AS stored_row, c.*
+FROM ({_COUNT_CHANGES}) c
+JOIN sessions s ON s.workspace_id = :workspace_id AND s.session_key = c.session_key
+ORDER BY stored_row"""}
+
+ADD_SESSION_COUNT_CHANGES = {by_row: f"""
+UPDATE sessions SET images_labeled = sessions.images_labeled + c.images_labeled,
+    marked_null = sessions.marked_null + c.marked_null,
+    model_assisted = sessions.model_assisted + c.model_assisted,
+    net_boxes_added = sessions.net_boxes_added + c.net_boxes_added
+FROM session_count_changes c
+WHERE sessions.workspace_id = :workspace_id
+  AND {"sessions.rowid = c.stored_row" if by_row else "sessions.session_key = c.session_key"}"""
+    for by_row in (False, True)}
+
+STAGE_REVIEW_DAYS = (
+    ("project", "TEXT"), ("labeler", "TEXT"), ("review_date", "DATE"),
+    ("approved", "BIGINT"), ("rejected", "BIGINT"))
+
+UPSERT_REVIEW_DAYS = """
+INSERT INTO review_days AS r (workspace_id, project, labeler, review_date, approved, rejected)
+SELECT :workspace_id, project, labeler, review_date, approved, rejected FROM stage_review_days
+ON CONFLICT (workspace_id, project, labeler, review_date) DO UPDATE SET
+    approved = r.approved + excluded.approved,
+    rejected = r.rejected + excluded.rejected"""
