@@ -9,8 +9,9 @@ when the backlog holds `APPLY_AT` events, when no batch has been in flight for
 `APPLY_WHEN_IDLE` seconds (so the stats query after a burst of ingest does not wait for
 it: ~0.3 s for a full backlog), before any read that needs the rollups (every
 `snapshot()`), and when the store closes. The marks make this crash-safe: the events
-numbered after the last number applied when the process starts are applied first. Batches that arrive while
-others are being written are committed together (a group commit).
+numbered after the last number applied are applied first when the process starts.
+Batches that arrive while others are being written are committed together (a group
+commit).
 
 An acknowledged event is therefore still counted by the very next stats query (SPEC §3):
 that query applies the backlog before reading. Rollups are order-independent, so the
