@@ -83,23 +83,19 @@ class PostgresTransaction(Transaction):
         columns_sql = pgsql.SQL(", ").join(
             pgsql.SQL("{} {}").format(pgsql.Identifier(col), pgsql.SQL(kind)) for col, kind in columns)
         with self._conn.cursor() as cur:
-            cur.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(pgsql.Identifier(name)))
-            cur.execute(pgsql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+            _new_temp_table(cur, name, pgsql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
                 pgsql.Identifier(name), columns_sql))
             with cur.copy(pgsql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(pgsql.Identifier(name))) as copy:
                 copy.write(_csv(table, columns))
             if analyze:
-                # Without statistics the planner guesses a temporary table's size and
-                # may join a large staged batch by nested loops (minutes for an import block).
-                cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(name)))
+                _analyze(cur, name)
 
     def stage_query(self, name: str, sql: str, params: Params | None = None) -> None:
         with self._conn.cursor() as cur:
-            cur.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(pgsql.Identifier(name)))
-            cur.execute(pgsql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS ").format(pgsql.Identifier(name))
-                        + pgsql.SQL(POSTGRESQL.bind(sql)), params or {})
+            _new_temp_table(cur, name, pgsql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS ").format(
+                pgsql.Identifier(name)) + pgsql.SQL(POSTGRESQL.bind(sql)), params)
             if cur.rowcount >= _ANALYZE_AT:
-                cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(name)))
+                _analyze(cur, name)
 
     def insert_new_events(self, workspace_id: int, batch: "EventBatch",
                           backlog_batch: int | None = None) -> np.ndarray:
@@ -122,6 +118,19 @@ class PostgresTransaction(Transaction):
     def lock_workspace(self, workspace_id: int) -> None:
         self.execute("SELECT pg_advisory_xact_lock(:ns, :ws)",
                      {"ns": _ADVISORY_NAMESPACE, "ws": workspace_id})
+
+
+def _new_temp_table(cur: psycopg.Cursor, name: str, create: pgsql.Composable,
+                    params: Params | None = None) -> None:
+    """A staged relation lives until the transaction ends; staging it again replaces it."""
+    cur.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(pgsql.Identifier(name)))
+    cur.execute(create, params or {})
+
+
+def _analyze(cur: psycopg.Cursor, name: str) -> None:
+    # Without statistics the planner guesses a temporary table's size and may join a
+    # large staged batch by nested loops (minutes for an import block).
+    cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(name)))
 
 
 def _csv(table: pa.Table, columns: Columns) -> pa.Buffer:
