@@ -76,3 +76,25 @@ def test_batches_stored_in_one_transaction_merge_into_the_facts_the_first_stored
             ingest_in(tx, workspace, batch, session_facts(batch.table, workspace.timezone))
     for start, end in RANGES:
         assert _answer(db, workspace, start, end) == _expected(FIRST + LATER + again, start, end), (start, end)
+
+
+def test_flags_later_batches_set_on_stored_facts_count_once(db):
+    """Each batch is applied after a read, so each finds the facts before it stored: the
+    second marks a labeled image null and deletes its box, the third re-sends both (new
+    ids, as a labeling tool does). The image counts as marked null once, in the totals of
+    distinct images too, and the box is taken off the net count once."""
+    workspace = create_workspace(db, "acme")
+    batches = ([_event(1, "annotation.created", "2024-03-02T10:00:00Z", "img1", "a1")],
+               [_event(2, "image.marked_null", "2024-03-02T10:05:00Z", "img1"),
+                _event(3, "annotation.deleted", "2024-03-02T10:06:00Z", "img1", "a1")],
+               [_event(4, "image.marked_null", "2024-03-02T10:07:00Z", "img1"),
+                _event(5, "annotation.deleted", "2024-03-02T10:08:00Z", "img1", "a1")])
+    sent = []
+    for batch in batches:
+        ingest(db, workspace, validate_batch(batch))
+        sent += batch
+        assert _answer(db, workspace, "2024-03-02", "2024-03-02") == _expected(sent, "2024-03-02", "2024-03-02")
+    answer = _answer(db, workspace, "2024-03-02", "2024-03-02")
+    assert answer["stats"]["numImagesMarkedNull"] == 1
+    assert answer["data"][0]["markedNull"] == 1
+    assert answer["data"][0]["netBoxesAdded"] == 0

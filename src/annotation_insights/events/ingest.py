@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -164,20 +165,21 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
                                  ("stage_session_annotations", ingest_sql.STAGE_SESSION_ANNOTATIONS,
                                   facts.annotations)):
         known_rows = pc.is_in(table.column("part"), value_set=known_parts)
-        tx.stage_table(name, columns, table.append_column("known", known_rows))
+        numbers = pa.array(np.arange(table.num_rows, dtype=np.int32))
+        tx.stage_table(name, columns, table.append_column("known", known_rows).append_column("fact_no", numbers))
     if known:
         tx.stage("stage_session_dates", ingest_sql.STAGE_SESSION_DATES,
                  [(key, date) for _, key, _, date in known])
         merged = {**params, **tx.dialect.merge_dates(date for *_, date in known)}
-        by_row = tx.dialect.merges_by_row_number
+        appends = tx.dialect.appends_fact_flags
         for name, lookup, merge in (
                 ("known_session_images", ingest_sql.LOOKUP_SESSION_IMAGES, ingest_sql.MERGE_SESSION_IMAGES),
                 ("known_session_annotations", ingest_sql.LOOKUP_SESSION_ANNOTATIONS,
                  ingest_sql.MERGE_SESSION_ANNOTATIONS)):
-            tx.stage_query(name, lookup[by_row], merged)
-            update, insert = merge[by_row]
-            tx.execute(update, merged)
-            tx.execute(insert, params)
+            tx.stage_query(name, lookup[appends], merged)
+            for statement in merge[appends]:
+                tx.execute(statement, merged)
+        by_row = tx.dialect.merges_by_row_number
         tx.stage_query("session_count_changes", ingest_sql.SESSION_COUNT_CHANGES[by_row], params)
         tx.execute(ingest_sql.ADD_SESSION_COUNT_CHANGES[by_row], params)
     sessions = facts.sessions.num_rows

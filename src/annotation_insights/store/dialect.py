@@ -29,12 +29,22 @@ class Dialect:
     # finds the facts by their keys, and to its planner a range of the newest dates (past
     # the statistics it sampled) holds no row, so it joins by nested loops over the range.
     bounds_merges_by_date: bool = True
-    # Whether a merge's update finds the stored facts its lookup found by their row
-    # numbers rather than by key (queries/ingest.py, LOOKUP_SESSION_IMAGES).
+    # Whether the count changes' update finds the stored sessions by their row numbers
+    # rather than by key (queries/ingest.py, SESSION_COUNT_CHANGES).
     merges_by_row_number: bool = False
+    # Whether a stored fact's flags change by another row rather than by an update
+    # (queries/ingest.py, LOOKUP_SESSION_IMAGES).
+    appends_fact_flags: bool = False
 
     def bind(self, sql: str) -> str:
         return _bind(self.param_template, sql)
+
+    @staticmethod
+    def used(sql: str, params: dict | None) -> dict:
+        """The parameters a statement names. DuckDB refuses any other (psycopg ignores
+        them), and shared code passes one set to the several statements of a step."""
+        names = _names(sql)
+        return {name: value for name, value in (params or {}).items() if name in names}
 
     def merge_dates(self, dates: Iterable[dt.date]) -> dict[str, dt.date]:
         """`first_date` and `last_date` of a batch's merges, for the touched sessions' dates."""
@@ -54,9 +64,15 @@ class Dialect:
 
 
 @lru_cache(maxsize=512)
+def _names(sql: str) -> frozenset[str]:
+    return frozenset(_PARAM.findall(sql))
+
+
+@lru_cache(maxsize=512)
 def _bind(template: str, sql: str) -> str:
     return _PARAM.sub(lambda m: template.format(m.group(1)), sql)
 
 
-DUCKDB = Dialect("duckdb", "${}", unique_text="USING COMPRESSION zstd", merges_by_row_number=True)
+DUCKDB = Dialect("duckdb", "${}", unique_text="USING COMPRESSION zstd", merges_by_row_number=True,
+                 appends_fact_flags=True)
 POSTGRESQL = Dialect("postgresql", "%({})s", bounds_merges_by_date=False)

@@ -59,7 +59,7 @@ class DuckDBTransaction(Transaction):
         if not self._writes_reference and writes_reference(sql):
             self._writes_reference = True
             self.after_commit(self._reference.changed)
-        self._cursor.execute(DUCKDB.bind(sql), params or {})
+        self._cursor.execute(DUCKDB.bind(sql), DUCKDB.used(sql, params))
         return self._cursor.fetchall() if self._cursor.description else []
 
     def stage_table(self, name: str, columns: Columns, table: pa.Table) -> None:
@@ -69,7 +69,7 @@ class DuckDBTransaction(Transaction):
 
     def stage_query(self, name: str, sql: str, params: Params | None = None) -> None:
         # A temporary table lives in the transaction's connection, which closes with it.
-        self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {DUCKDB.bind(sql)}", params or {})
+        self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {DUCKDB.bind(sql)}", DUCKDB.used(sql, params))
 
     def insert_new_events(self, workspace_id: int, batch: "EventBatch",
                           backlog_batch: int | None = None) -> np.ndarray:

@@ -96,33 +96,37 @@ WHERE s.workspace_id = :workspace_id"""
 # the sessions were merged: their facts are dated by these, not by the batch's dates.
 STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"))
 
-# Facts as staged: each with its date in the batch and whether its session was stored
-# before the batch (`known`).
+# Facts as staged: each with its date in the batch, whether its session was stored
+# before the batch (`known`), and its number among the batch's facts (`fact_no`).
 STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
     ("image_key", "UUID"), ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"),
-    ("model_assisted", "BOOLEAN"), ("session_date", "DATE"), ("known", "BOOLEAN"))
+    ("model_assisted", "BOOLEAN"), ("session_date", "DATE"), ("known", "BOOLEAN"), ("fact_no", "INTEGER"))
 
 STAGE_SESSION_ANNOTATIONS = (
     ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"),
-    ("session_date", "DATE"), ("known", "BOOLEAN"))
+    ("session_date", "DATE"), ("known", "BOOLEAN"), ("fact_no", "INTEGER"))
 
 # The facts of known sessions are merged so that the stored facts are read once per fact
-# table: LOOKUP_* stages each such fact with what is stored of it (whether it is, where,
-# and its flags) as `known_<table>`, MERGE_* updates the stored facts whose flags the
-# batch sets and inserts the others, and ADD_SESSION_COUNT_CHANGES changes the sessions'
-# distinct counts by what the merge changed. The lookups join only within the touched
-# sessions' dates (DuckDB skips the rest of a table by its zone maps; PostgreSQL finds
-# facts by their keys). With the workspace's writer serialised this is a correct upsert,
-# without an index of every (session, image) and (session, annotation) ever seen.
-# Recounting the touched sessions from all their facts instead read every fact of every
-# such session: when events arrive out of time order, nearly the whole table at each
-# catch-up. Each statement comes in two forms, by `Dialect.merges_by_row_number`: DuckDB's
-# update finds the facts its lookup found by their row numbers (`rowid`, stable while the
-# writer's transaction lasts), reading the table's dates but not its keys (a catch-up of
-# 237,292 events in random order into 8M (session, annotation) facts: 0.06 s against
-# 0.23-0.28 s by key); PostgreSQL has no row number a join can use, and finds them by
-# key through its primary key.
+# table: LOOKUP_* stages each such fact with what is stored of it (whether it is, and its
+# flags) as `known_<table>`, MERGE_* stores what the batch adds, and
+# ADD_SESSION_COUNT_CHANGES changes the sessions' distinct counts by what the merge
+# changed. The lookups join only within the touched sessions' dates (DuckDB skips the
+# rest of a table by its zone maps; PostgreSQL finds facts by their keys). With the
+# workspace's writer serialised this is a correct upsert, without an index of every
+# (session, image) and (session, annotation) ever seen. Recounting the touched sessions
+# from all their facts instead read every fact of every such session: when events arrive
+# out of time order, nearly the whole table at each catch-up.
+#
+# Each statement comes in two forms, by `Dialect.appends_fact_flags`. PostgreSQL updates
+# a stored fact's flags in place, finding it by its primary key. DuckDB never updates a
+# stored fact: a fact whose flags the batch adds gets another row with its flags as they
+# now are, and a fact's flags are those of any of its rows (its lookup ORs them; the
+# stats count distinct images by OR-ed flags already). DuckDB's update keeps what it
+# needs to undo by 2,048-row vector until the commit, and the facts a catch-up of events
+# in random order sets flags on are spread over nearly every vector: 35,826 of 7.8M
+# (session, annotation) facts, set by 237,292 events, held 103 MB, a tenth of the
+# server's memory, to change a few bits; their rows appended hold ~2 MB.
 _STORED = """{alias}.workspace_id = :workspace_id
   AND {alias}.session_date BETWEEN :first_date AND :last_date
   AND {alias}.session_key = {key} AND {alias}.{item} = {staged}.{item}"""
@@ -132,29 +136,44 @@ _ANNOTATION_FLAGS = ("created", "deleted")
 
 
 def _lookup(table: str, alias: str, item: str, columns: str, flags: tuple[str, ...],
-            by_row: bool) -> str:
-    was = ",\n       ".join(f"coalesce({alias}.{flag}, FALSE) AS was_{flag}" for flag in flags)
+            appends: bool) -> str:
+    was = ",\n       ".join(f"coalesce({alias}.{'was_' if appends else ''}{flag}, FALSE) AS was_{flag}"
+                             for flag in flags)
+    key = "CAST(f.session_key AS UUID)"
+    # DuckDB: a fact may have several rows, so its stored flags are OR-ed over them, among
+    # the matches only, grouped by the staged fact's number (grouping by its key, text
+    # and all, cost a catch-up 0.1 s more).
+    stored = (f"""(SELECT k.fact_no, {", ".join(f"bool_or({alias}.{flag}) AS was_{flag}" for flag in flags)}
+  FROM stage_{table} k JOIN {table} {alias}
+    ON {_STORED.format(alias=alias, key="CAST(k.session_key AS UUID)", item=item, staged="k")}
+  WHERE k.known
+  GROUP BY k.fact_no) {alias} ON {alias}.fact_no = f.fact_no""" if appends
+              else f"{table} {alias}\n  ON {_STORED.format(alias=alias, key=key, item=item, staged='f')}")
+    found = f"{alias}.fact_no" if appends else f"{alias}.{item}"
     return f"""
-SELECT CAST(f.session_key AS UUID) AS session_key, {columns}, d.session_date,
-       {", ".join(f"f.{flag}" for flag in flags)}, {alias}.{item} IS NOT NULL AS stored,
-       {f"{alias}.rowid" if by_row else "CAST(NULL AS BIGINT)"} AS stored_row,
+SELECT {key} AS session_key, {columns}, d.session_date,
+       {", ".join(f"f.{flag}" for flag in flags)}, {found} IS NOT NULL AS stored,
        {was}
 FROM stage_{table} f
-JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = CAST(f.session_key AS UUID)
-LEFT JOIN {table} {alias}
-  ON {_STORED.format(alias=alias, key="CAST(f.session_key AS UUID)", item=item, staged="f")}
+JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = {key}
+LEFT JOIN {stored}
 WHERE f.known"""
 
 
-def _update(table: str, alias: str, item: str, flags: tuple[str, ...], by_row: bool) -> str:
-    found = (f"""{alias}.rowid = s.stored_row AND {alias}.workspace_id = :workspace_id
-  AND {alias}.session_date BETWEEN :first_date AND :last_date""" if by_row
-             else _STORED.format(alias=alias, key="s.session_key", item=item, staged="s"))
+def _adds(flags: tuple[str, ...]) -> str:
+    return " OR ".join(f"(s.{flag} AND NOT s.was_{flag})" for flag in flags)
+
+
+def _update(table: str, alias: str, item: str, flags: tuple[str, ...]) -> str:
     return f"""
 UPDATE {table} AS {alias} SET {", ".join(f"{flag} = s.{flag} OR s.was_{flag}" for flag in flags)}
 FROM known_{table} s
-WHERE s.stored AND ({" OR ".join(f"(s.{flag} AND NOT s.was_{flag})" for flag in flags)})
-  AND {found}"""
+WHERE s.stored AND ({_adds(flags)})
+  AND {_STORED.format(alias=alias, key="s.session_key", item=item, staged="s")}"""
+
+
+def _flags(flags: tuple[str, ...], union: bool) -> str:
+    return ", ".join(f"s.{flag} OR s.was_{flag}" if union else f"s.{flag}" for flag in flags)
 
 
 _IMAGE_COLUMNS = "f.image, f.project, f.labeler, CAST(f.image_key AS UUID) AS image_key"
@@ -162,39 +181,49 @@ _IMAGE_COLUMNS = "f.image, f.project, f.labeler, CAST(f.image_key AS UUID) AS im
 # A lookup's facts come out of its join in no order; stored with each session's together
 # (as a batch's facts are, metrics/definitions.py) they compress far better: 1M events
 # posted in random order took 63.7 bytes an event on disk unordered, 56.1 ordered.
-_NEW_FACTS_IN_ORDER = "\nWHERE NOT s.stored\nORDER BY s.session_date, s.session_key"
+_IN_ORDER = "\nORDER BY s.session_date, s.session_key"
 
-LOOKUP_SESSION_IMAGES = {by_row: _lookup("session_images", "si", "image", _IMAGE_COLUMNS,
-                                         _IMAGE_FLAGS, by_row) for by_row in (False, True)}
-LOOKUP_SESSION_ANNOTATIONS = {by_row: _lookup("session_annotations", "sa", "annotation", "f.annotation",
-                                              _ANNOTATION_FLAGS, by_row) for by_row in (False, True)}
+
+def _merge(insert: str, table: str, alias: str, item: str, flags: tuple[str, ...],
+           appends: bool) -> tuple[str, ...]:
+    """The statements that store what a batch adds to known sessions' facts."""
+    if appends:
+        return (insert.format(source=f"known_{table}", flags=_flags(flags, union=True))
+                + f"\nWHERE NOT s.stored OR {_adds(flags)}" + _IN_ORDER,)
+    return (_update(table, alias, item, flags),
+            insert.format(source=f"known_{table}", flags=_flags(flags, union=False))
+            + "\nWHERE NOT s.stored" + _IN_ORDER)
+
+
+LOOKUP_SESSION_IMAGES = {appends: _lookup("session_images", "si", "image", _IMAGE_COLUMNS,
+                                          _IMAGE_FLAGS, appends) for appends in (False, True)}
+LOOKUP_SESSION_ANNOTATIONS = {appends: _lookup("session_annotations", "sa", "annotation", "f.annotation",
+                                               _ANNOTATION_FLAGS, appends) for appends in (False, True)}
 
 _INSERT_SESSION_IMAGES = """
 INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
     labeled, marked_null, model_assisted, image_key)
 SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler, s.session_date,
-       s.labeled, s.marked_null, s.model_assisted, CAST(s.image_key AS UUID)
+       {flags}, CAST(s.image_key AS UUID)
 FROM {source} s"""
 
-MERGE_SESSION_IMAGES = {by_row: (_update("session_images", "si", "image", _IMAGE_FLAGS, by_row),
-                                 _INSERT_SESSION_IMAGES.format(source="known_session_images")
-                                 + _NEW_FACTS_IN_ORDER) for by_row in (False, True)}
+MERGE_SESSION_IMAGES = {appends: _merge(_INSERT_SESSION_IMAGES, "session_images", "si", "image",
+                                        _IMAGE_FLAGS, appends) for appends in (False, True)}
 
-INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES.format(source="stage_session_images") + """
-WHERE NOT s.known"""
+INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES.format(
+    source="stage_session_images", flags=_flags(_IMAGE_FLAGS, union=False)) + "\nWHERE NOT s.known"
 
 _INSERT_SESSION_ANNOTATIONS = """
 INSERT INTO session_annotations (workspace_id, session_key, annotation, session_date, created, deleted)
-SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, s.created, s.deleted
+SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, {flags}
 FROM {source} s"""
 
-MERGE_SESSION_ANNOTATIONS = {
-    by_row: (_update("session_annotations", "sa", "annotation", _ANNOTATION_FLAGS, by_row),
-             _INSERT_SESSION_ANNOTATIONS.format(source="known_session_annotations")
-             + _NEW_FACTS_IN_ORDER) for by_row in (False, True)}
+MERGE_SESSION_ANNOTATIONS = {appends: _merge(_INSERT_SESSION_ANNOTATIONS, "session_annotations", "sa",
+                                             "annotation", _ANNOTATION_FLAGS, appends)
+                             for appends in (False, True)}
 
 INSERT_NEW_SESSION_ANNOTATIONS = _INSERT_SESSION_ANNOTATIONS.format(
-    source="stage_session_annotations") + "\nWHERE NOT s.known"
+    source="stage_session_annotations", flags=_flags(_ANNOTATION_FLAGS, union=False)) + "\nWHERE NOT s.known"
 
 STAGE_MOVED_SESSIONS = (("session_key", "UUID"), ("session_date", "DATE"))
 
