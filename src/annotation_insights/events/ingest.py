@@ -161,25 +161,26 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
         tx.execute(ingest_sql.MOVE_SESSION_ANNOTATIONS, params)
     # The batch's facts tell their session by its number in the batch (`part`).
     known_parts = pa.array([part for part, *_ in known], type=pa.int32())
+    annotations = facts.annotations.append_column(
+        "fact_no", pa.array(np.arange(facts.annotations.num_rows, dtype=np.int32)))
     for name, columns, table in (("stage_session_images", ingest_sql.STAGE_SESSION_IMAGES, facts.images),
                                  ("stage_session_annotations", ingest_sql.STAGE_SESSION_ANNOTATIONS,
-                                  facts.annotations)):
+                                  annotations)):
         known_rows = pc.is_in(table.column("part"), value_set=known_parts)
-        numbers = pa.array(np.arange(table.num_rows, dtype=np.int32))
-        tx.stage_table(name, columns, table.append_column("known", known_rows).append_column("fact_no", numbers))
+        tx.stage_table(name, columns, table.append_column("known", known_rows))
     if known:
         tx.stage("stage_session_dates", ingest_sql.STAGE_SESSION_DATES,
                  [(key, date) for _, key, _, date in known])
         merged = {**params, **tx.dialect.merge_dates(date for *_, date in known)}
-        appends = tx.dialect.appends_fact_flags
-        for name, lookup, merge in (
-                ("known_session_images", ingest_sql.LOOKUP_SESSION_IMAGES, ingest_sql.MERGE_SESSION_IMAGES),
-                ("known_session_annotations", ingest_sql.LOOKUP_SESSION_ANNOTATIONS,
-                 ingest_sql.MERGE_SESSION_ANNOTATIONS)):
-            tx.stage_query(name, lookup[appends], merged)
-            for statement in merge[appends]:
-                tx.execute(statement, merged)
         by_row = tx.dialect.merges_by_row_number
+        for name, lookup, merge, form in (
+                ("known_session_images", ingest_sql.LOOKUP_SESSION_IMAGES, ingest_sql.MERGE_SESSION_IMAGES,
+                 by_row),
+                ("known_session_annotations", ingest_sql.LOOKUP_SESSION_ANNOTATIONS,
+                 ingest_sql.MERGE_SESSION_ANNOTATIONS, tx.dialect.appends_annotation_flags)):
+            tx.stage_query(name, lookup[form], merged)
+            for statement in merge[form]:
+                tx.execute(statement, merged)
         tx.stage_query("session_count_changes", ingest_sql.SESSION_COUNT_CHANGES[by_row], params)
         tx.execute(ingest_sql.ADD_SESSION_COUNT_CHANGES[by_row], params)
     sessions = facts.sessions.num_rows

@@ -29,12 +29,13 @@ class Dialect:
     # finds the facts by their keys, and to its planner a range of the newest dates (past
     # the statistics it sampled) holds no row, so it joins by nested loops over the range.
     bounds_merges_by_date: bool = True
-    # Whether the count changes' update finds the stored sessions by their row numbers
-    # rather than by key (queries/ingest.py, SESSION_COUNT_CHANGES).
+    # Whether a merge's update finds the stored rows its lookup found by their row
+    # numbers rather than by key (queries/ingest.py: LOOKUP_SESSION_IMAGES,
+    # SESSION_COUNT_CHANGES).
     merges_by_row_number: bool = False
-    # Whether a stored fact's flags change by another row rather than by an update
-    # (queries/ingest.py, LOOKUP_SESSION_IMAGES).
-    appends_fact_flags: bool = False
+    # Whether a stored (session, annotation) fact's flags change by another row rather
+    # than by an update (queries/ingest.py, LOOKUP_SESSION_ANNOTATIONS).
+    appends_annotation_flags: bool = False
 
     def bind(self, sql: str) -> str:
         return _bind(self.param_template, sql)
@@ -74,5 +75,5 @@ def _bind(template: str, sql: str) -> str:
 
 
 DUCKDB = Dialect("duckdb", "${}", unique_text="USING COMPRESSION zstd", merges_by_row_number=True,
-                 appends_fact_flags=True)
+                 appends_annotation_flags=True)
 POSTGRESQL = Dialect("postgresql", "%({})s", bounds_merges_by_date=False)

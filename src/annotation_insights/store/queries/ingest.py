@@ -96,20 +96,21 @@ WHERE s.workspace_id = :workspace_id"""
 # the sessions were merged: their facts are dated by these, not by the batch's dates.
 STAGE_SESSION_DATES = (("session_key", "UUID"), ("session_date", "DATE"))
 
-# Facts as staged: each with its date in the batch, whether its session was stored
-# before the batch (`known`), and its number among the batch's facts (`fact_no`).
+# Facts as staged: each with its date in the batch and whether its session was stored
+# before the batch (`known`); annotations also with their number among the batch's
+# (`fact_no`).
 STAGE_SESSION_IMAGES = (
     ("session_key", "UUID"), ("image", "TEXT"), ("project", "TEXT"), ("labeler", "TEXT"),
     ("image_key", "UUID"), ("labeled", "BOOLEAN"), ("marked_null", "BOOLEAN"),
-    ("model_assisted", "BOOLEAN"), ("session_date", "DATE"), ("known", "BOOLEAN"), ("fact_no", "INTEGER"))
+    ("model_assisted", "BOOLEAN"), ("session_date", "DATE"), ("known", "BOOLEAN"))
 
 STAGE_SESSION_ANNOTATIONS = (
     ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"),
     ("session_date", "DATE"), ("known", "BOOLEAN"), ("fact_no", "INTEGER"))
 
 # The facts of known sessions are merged so that the stored facts are read once per fact
-# table: LOOKUP_* stages each such fact with what is stored of it (whether it is, and its
-# flags) as `known_<table>`, MERGE_* stores what the batch adds, and
+# table: LOOKUP_* stages each such fact with what is stored of it (whether it is, where,
+# and its flags) as `known_<table>`, MERGE_* stores what the batch adds, and
 # ADD_SESSION_COUNT_CHANGES changes the sessions' distinct counts by what the merge
 # changed. The lookups join only within the touched sessions' dates (DuckDB skips the
 # rest of a table by its zone maps; PostgreSQL finds facts by their keys). With the
@@ -118,15 +119,21 @@ STAGE_SESSION_ANNOTATIONS = (
 # from all their facts instead read every fact of every such session: when events arrive
 # out of time order, nearly the whole table at each catch-up.
 #
-# Each statement comes in two forms, by `Dialect.appends_fact_flags`. PostgreSQL updates
-# a stored fact's flags in place, finding it by its primary key. DuckDB never updates a
-# stored fact: a fact whose flags the batch adds gets another row with its flags as they
-# now are, and a fact's flags are those of any of its rows (its lookup ORs them; the
-# stats count distinct images by OR-ed flags already). DuckDB's update keeps what it
-# needs to undo by 2,048-row vector until the commit, and the facts a catch-up of events
-# in random order sets flags on are spread over nearly every vector: 35,826 of 7.8M
-# (session, annotation) facts, set by 237,292 events, held 103 MB, a tenth of the
-# server's memory, to change a few bits; their rows appended hold ~2 MB.
+# A stored fact whose flags the batch sets is updated, on DuckDB by the row number its
+# lookup found (`rowid`, stable while the writer's transaction lasts; a catch-up of
+# 237,292 events in random order into 8M (session, annotation) facts: 0.06 s against
+# 0.23-0.28 s by key), on PostgreSQL by key through its primary key
+# (`Dialect.merges_by_row_number`). Except DuckDB's (session, annotation) facts
+# (`Dialect.appends_annotation_flags`): such a fact whose flags the batch adds gets
+# another row with its flags as they now are, its flags are those of any of its rows,
+# and its lookup ORs them. DuckDB's update keeps what it needs to undo by 2,048-row
+# vector until the commit, and the annotations a catch-up of events in random order sets
+# flags on lie in nearly every vector: 35,826 of 7.8M, set by 237,292 events, held
+# 103 MiB, a tenth of the server's memory, to change a few bits (their rows appended
+# hold ~2 MiB). Only the merges read those facts. The stats read the (session, image)
+# ones, which a catch-up sets flags on far fewer of (1,416 there, 11 MiB), and which
+# stay one row a fact: appended, they made a 10M store in random order 4% more rows and
+# its 90-day answer ~10% slower.
 _STORED = """{alias}.workspace_id = :workspace_id
   AND {alias}.session_date BETWEEN :first_date AND :last_date
   AND {alias}.session_key = {key} AND {alias}.{item} = {staged}.{item}"""
@@ -135,24 +142,25 @@ _IMAGE_FLAGS = ("labeled", "marked_null", "model_assisted")
 _ANNOTATION_FLAGS = ("created", "deleted")
 
 
-def _lookup(table: str, alias: str, item: str, columns: str, flags: tuple[str, ...],
-            appends: bool) -> str:
+def _lookup(table: str, alias: str, item: str, columns: str, flags: tuple[str, ...], *,
+            by_row: bool, appends: bool) -> str:
     was = ",\n       ".join(f"coalesce({alias}.{'was_' if appends else ''}{flag}, FALSE) AS was_{flag}"
                              for flag in flags)
     key = "CAST(f.session_key AS UUID)"
-    # DuckDB: a fact may have several rows, so its stored flags are OR-ed over them, among
-    # the matches only, grouped by the staged fact's number (grouping by its key, text
-    # and all, cost a catch-up 0.1 s more).
+    # Appended: a fact may have several rows, so its stored flags are OR-ed over them,
+    # among the matches only, grouped by the staged fact's number (grouping by its key,
+    # text and all, cost a catch-up 0.1 s more).
     stored = (f"""(SELECT k.fact_no, {", ".join(f"bool_or({alias}.{flag}) AS was_{flag}" for flag in flags)}
   FROM stage_{table} k JOIN {table} {alias}
     ON {_STORED.format(alias=alias, key="CAST(k.session_key AS UUID)", item=item, staged="k")}
   WHERE k.known
   GROUP BY k.fact_no) {alias} ON {alias}.fact_no = f.fact_no""" if appends
               else f"{table} {alias}\n  ON {_STORED.format(alias=alias, key=key, item=item, staged='f')}")
-    found = f"{alias}.fact_no" if appends else f"{alias}.{item}"
     return f"""
 SELECT {key} AS session_key, {columns}, d.session_date,
-       {", ".join(f"f.{flag}" for flag in flags)}, {found} IS NOT NULL AS stored,
+       {", ".join(f"f.{flag}" for flag in flags)},
+       {alias}.{"fact_no" if appends else item} IS NOT NULL AS stored,
+       {f"{alias}.rowid" if by_row else "CAST(NULL AS BIGINT)"} AS stored_row,
        {was}
 FROM stage_{table} f
 JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = {key}
@@ -164,19 +172,20 @@ def _adds(flags: tuple[str, ...]) -> str:
     return " OR ".join(f"(s.{flag} AND NOT s.was_{flag})" for flag in flags)
 
 
-def _update(table: str, alias: str, item: str, flags: tuple[str, ...]) -> str:
+def _update(table: str, alias: str, item: str, flags: tuple[str, ...], by_row: bool) -> str:
+    found = (f"""{alias}.rowid = s.stored_row AND {alias}.workspace_id = :workspace_id
+  AND {alias}.session_date BETWEEN :first_date AND :last_date""" if by_row
+             else _STORED.format(alias=alias, key="s.session_key", item=item, staged="s"))
     return f"""
 UPDATE {table} AS {alias} SET {", ".join(f"{flag} = s.{flag} OR s.was_{flag}" for flag in flags)}
 FROM known_{table} s
 WHERE s.stored AND ({_adds(flags)})
-  AND {_STORED.format(alias=alias, key="s.session_key", item=item, staged="s")}"""
+  AND {found}"""
 
 
 def _flags(flags: tuple[str, ...], union: bool) -> str:
     return ", ".join(f"s.{flag} OR s.was_{flag}" if union else f"s.{flag}" for flag in flags)
 
-
-_IMAGE_COLUMNS = "f.image, f.project, f.labeler, CAST(f.image_key AS UUID) AS image_key"
 
 # A lookup's facts come out of its join in no order; stored with each session's together
 # (as a batch's facts are, metrics/definitions.py) they compress far better: 1M events
@@ -184,21 +193,16 @@ _IMAGE_COLUMNS = "f.image, f.project, f.labeler, CAST(f.image_key AS UUID) AS im
 _IN_ORDER = "\nORDER BY s.session_date, s.session_key"
 
 
-def _merge(insert: str, table: str, alias: str, item: str, flags: tuple[str, ...],
-           appends: bool) -> tuple[str, ...]:
+def _merge(insert: str, table: str, alias: str, item: str, flags: tuple[str, ...], *,
+           by_row: bool, appends: bool) -> tuple[str, ...]:
     """The statements that store what a batch adds to known sessions' facts."""
     if appends:
         return (insert.format(source=f"known_{table}", flags=_flags(flags, union=True))
                 + f"\nWHERE NOT s.stored OR {_adds(flags)}" + _IN_ORDER,)
-    return (_update(table, alias, item, flags),
+    return (_update(table, alias, item, flags, by_row),
             insert.format(source=f"known_{table}", flags=_flags(flags, union=False))
             + "\nWHERE NOT s.stored" + _IN_ORDER)
 
-
-LOOKUP_SESSION_IMAGES = {appends: _lookup("session_images", "si", "image", _IMAGE_COLUMNS,
-                                          _IMAGE_FLAGS, appends) for appends in (False, True)}
-LOOKUP_SESSION_ANNOTATIONS = {appends: _lookup("session_annotations", "sa", "annotation", "f.annotation",
-                                               _ANNOTATION_FLAGS, appends) for appends in (False, True)}
 
 _INSERT_SESSION_IMAGES = """
 INSERT INTO session_images (workspace_id, session_key, image, project, labeler, session_date,
@@ -207,8 +211,14 @@ SELECT :workspace_id, CAST(s.session_key AS UUID), s.image, s.project, s.labeler
        {flags}, CAST(s.image_key AS UUID)
 FROM {source} s"""
 
-MERGE_SESSION_IMAGES = {appends: _merge(_INSERT_SESSION_IMAGES, "session_images", "si", "image",
-                                        _IMAGE_FLAGS, appends) for appends in (False, True)}
+_IMAGES = ("session_images", "si", "image")
+
+# Keyed by `Dialect.merges_by_row_number`.
+LOOKUP_SESSION_IMAGES = {by_row: _lookup(
+    *_IMAGES, "f.image, f.project, f.labeler, CAST(f.image_key AS UUID) AS image_key", _IMAGE_FLAGS,
+    by_row=by_row, appends=False) for by_row in (False, True)}
+MERGE_SESSION_IMAGES = {by_row: _merge(_INSERT_SESSION_IMAGES, *_IMAGES, _IMAGE_FLAGS,
+                                       by_row=by_row, appends=False) for by_row in (False, True)}
 
 INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES.format(
     source="stage_session_images", flags=_flags(_IMAGE_FLAGS, union=False)) + "\nWHERE NOT s.known"
@@ -218,9 +228,13 @@ INSERT INTO session_annotations (workspace_id, session_key, annotation, session_
 SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, {flags}
 FROM {source} s"""
 
-MERGE_SESSION_ANNOTATIONS = {appends: _merge(_INSERT_SESSION_ANNOTATIONS, "session_annotations", "sa",
-                                             "annotation", _ANNOTATION_FLAGS, appends)
-                             for appends in (False, True)}
+_ANNOTATIONS = ("session_annotations", "sa", "annotation")
+
+# Keyed by `Dialect.appends_annotation_flags`.
+LOOKUP_SESSION_ANNOTATIONS = {appends: _lookup(*_ANNOTATIONS, "f.annotation", _ANNOTATION_FLAGS,
+                                               by_row=False, appends=appends) for appends in (False, True)}
+MERGE_SESSION_ANNOTATIONS = {appends: _merge(_INSERT_SESSION_ANNOTATIONS, *_ANNOTATIONS, _ANNOTATION_FLAGS,
+                                             by_row=False, appends=appends) for appends in (False, True)}
 
 INSERT_NEW_SESSION_ANNOTATIONS = _INSERT_SESSION_ANNOTATIONS.format(
     source="stage_session_annotations", flags=_flags(_ANNOTATION_FLAGS, union=False)) + "\nWHERE NOT s.known"
