@@ -93,7 +93,8 @@ def test_flags_later_batches_set_on_stored_facts_count_once(db):
     for batch in batches:
         ingest(db, workspace, validate_batch(batch))
         sent += batch
-        assert _answer(db, workspace, "2024-03-02", "2024-03-02") == _expected(sent, "2024-03-02", "2024-03-02")
+        day = "2024-03-02"
+        assert _answer(db, workspace, day, day) == _expected(sent, day, day)
     answer = _answer(db, workspace, "2024-03-02", "2024-03-02")
     assert answer["stats"]["numImagesMarkedNull"] == 1
     assert answer["data"][0]["markedNull"] == 1

@@ -40,7 +40,8 @@ from annotation_insights.tenancy.workspaces import Workspace
 # Each catch-up of events out of time order reads every stored fact once (queries/ingest.py,
 # LOOKUP_SESSION_IMAGES), so fewer catch-ups are cheaper; each holds its events' working
 # memory until it commits. 400,000 kept a 10M load in random order under the server's
-# peak at 200,000 once stored facts stopped being updated; 800,000 did not (1.52 GB).
+# peak at 200,000 once (session, annotation) facts stopped being updated; 800,000 did
+# not (1.52 GB).
 APPLY_AT = 400000
 # Longer than the gap between one client's consecutive batches, so a stream of batches
 # keeps sharing one catch-up; short next to a person opening the dashboard after it.

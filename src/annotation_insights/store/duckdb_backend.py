@@ -69,7 +69,8 @@ class DuckDBTransaction(Transaction):
 
     def stage_query(self, name: str, sql: str, params: Params | None = None) -> None:
         # A temporary table lives in the transaction's connection, which closes with it.
-        self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {DUCKDB.bind(sql)}", DUCKDB.used(sql, params))
+        self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {DUCKDB.bind(sql)}",
+                             DUCKDB.used(sql, params))
 
     def insert_new_events(self, workspace_id: int, batch: "EventBatch",
                           backlog_batch: int | None = None) -> np.ndarray:

@@ -132,8 +132,8 @@ STAGE_SESSION_ANNOTATIONS = (
 # 103 MiB, a tenth of the server's memory, to change a few bits (their rows appended
 # hold ~2 MiB). Only the merges read those facts. The stats read the (session, image)
 # ones, which a catch-up sets flags on far fewer of (1,416 there, 11 MiB), and which
-# stay one row a fact: appended, they made a 10M store in random order 4% more rows and
-# its 90-day answer ~10% slower.
+# stay one row a fact: appended, they gave a 10M store in random order 4% more rows for
+# every distinct-image count to read.
 _STORED = """{alias}.workspace_id = :workspace_id
   AND {alias}.session_date BETWEEN :first_date AND :last_date
   AND {alias}.session_key = {key} AND {alias}.{item} = {staged}.{item}"""
