@@ -156,11 +156,12 @@ def _lookup(table: str, alias: str, item: str, columns: str, flags: tuple[str, .
   WHERE k.known
   GROUP BY k.fact_no) {alias} ON {alias}.fact_no = f.fact_no""" if appends
               else f"{table} {alias}\n  ON {_STORED.format(alias=alias, key=key, item=item, staged='f')}")
+    # Only an update by row number needs where the fact is stored.
+    row = f"\n       {alias}.rowid AS stored_row," if by_row else ""
     return f"""
 SELECT {key} AS session_key, {columns}, d.session_date,
        {", ".join(f"f.{flag}" for flag in flags)},
-       {alias}.{"fact_no" if appends else item} IS NOT NULL AS stored,
-       {f"{alias}.rowid" if by_row else "CAST(NULL AS BIGINT)"} AS stored_row,
+       {alias}.{"fact_no" if appends else item} IS NOT NULL AS stored,{row}
        {was}
 FROM stage_{table} f
 JOIN stage_session_dates d ON CAST(d.session_key AS UUID) = {key}
