@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pytest
 
 from annotation_insights.errors import StoreUnavailable
+from annotation_insights.events import engine
 from annotation_insights.events.ingest import ingest, validate_batch
 from annotation_insights.metrics.query import StatsQuery, run_stats
 from annotation_insights.store import open_database
 from annotation_insights.store.migrations import LATEST_VERSION
+from annotation_insights.store.queries.batch import ANNOTATION_KEY
 from annotation_insights.tenancy.workspaces import create_workspace, get_workspace
 from support.reference_model import reference_stats
 from support.worked_example import worked_events
@@ -38,14 +41,36 @@ def _stats(db, workspace) -> dict:
     return run_stats(db, workspace, query)
 
 
+def _annotation_facts_keyed_by_text(db) -> None:
+    """Undo migration 7: the facts' annotation ids back as text, found by the key the
+    batch engine computes for each id stored in the events."""
+    ids = pa.table({"annotation": [row[0] for row in db.read(
+        "SELECT DISTINCT annotation FROM events WHERE annotation IS NOT NULL")]})
+    keyed = engine.run(f"SELECT annotation, {ANNOTATION_KEY} AS annotation_key FROM ids", ids=ids)
+    with db.transaction() as tx:
+        tx.execute("ALTER TABLE session_annotations ADD COLUMN annotation TEXT")
+        tx.stage_table("annotation_ids", (("annotation", "TEXT"), ("annotation_key", "BIGINT")), keyed)
+        tx.execute("UPDATE session_annotations SET annotation = a.annotation FROM annotation_ids a "
+                   "WHERE a.annotation_key = session_annotations.annotation_key")
+    with db.transaction() as tx:
+        tx.execute("ALTER TABLE session_annotations DROP COLUMN annotation_key")
+        if db.dialect.name == "postgresql":
+            tx.execute("ALTER TABLE session_annotations ADD PRIMARY KEY (workspace_id, session_key, annotation)")
+    assert db.read("SELECT count(*) FROM session_annotations WHERE annotation IS NULL") == [(0,)]
+
+
 def test_a_store_of_schema_2_is_upgraded_with_its_data_and_rollups(database_url):
     # Labeler B works on the images A labeled before the upgrade: the totals count each
-    # image once only if the upgrade keyed the stored images as ingest keys new ones.
+    # image once only if the upgrade keyed the stored images as ingest keys new ones. A
+    # deletes a box of a session stored before it: the net count drops only if the
+    # upgrade keyed the stored annotations as ingest keys new ones.
     first = worked_events()
-    later = worked_events(project="q", prefix="f") + worked_events(labeler="B", prefix="g")
+    later = (worked_events(project="q", prefix="f") + worked_events(labeler="B", prefix="g")
+             + [{**first[7], "id": "h0", "type": "annotation.deleted", "time": "2024-03-02T11:00:00Z"}])
     with open_database(database_url) as db:
         ingest(db, create_workspace(db, "acme"), validate_batch(first))
         before = _stats(db, get_workspace(db, "acme"))
+        _annotation_facts_keyed_by_text(db)
         with db.transaction() as tx:  # undo what migrations 3 to 6 changed
             tx.execute("ALTER TABLE session_images DROP COLUMN image_key")
             tx.execute("ALTER TABLE events ADD COLUMN key_hi BIGINT")
@@ -78,6 +103,7 @@ def test_a_backlog_left_by_schema_5_is_applied_once_after_the_upgrade(database_u
                    "workspace_id INTEGER NOT NULL, event_id TEXT NOT NULL)")
         tx.execute("INSERT INTO rollup_backlog SELECT backlog_batch, workspace_id, event_id "
                    "FROM events WHERE backlog_batch IS NOT NULL")
+    _annotation_facts_keyed_by_text(db)
     with db.transaction() as tx:
         tx.execute("DROP TABLE rollup_progress")
         tx.execute("ALTER TABLE events DROP COLUMN backlog_batch")

@@ -8,7 +8,7 @@ ingest maintains, so a query costs what its answer needs rather than a rescan of
 
 from __future__ import annotations
 
-from annotation_insights.store.queries.batch import IMAGE_KEY
+from annotation_insights.store.queries.batch import ANNOTATION_KEY, IMAGE_KEY
 
 Statement = str | tuple[str, str]  # plain SQL, or (dialect name, SQL) for one backend only
 # `{unique_text}` marks a text column whose value differs on nearly every row; each
@@ -16,6 +16,12 @@ Statement = str | tuple[str, str]  # plain SQL, or (dialect name, SQL) for one b
 # keeps DuckDB's default: a column's compression cannot change in place, and rewriting
 # every event to change it would cost an upgrade minutes for a few percent of the speed
 # of later imports.
+
+# `ANNOTATION_KEY` as PostgreSQL computes it: DuckDB's `md5_number` reads the digest's
+# bytes as a little-endian number, whose low 63 bits are the first eight bytes reversed.
+_POSTGRESQL_ANNOTATION_KEY = (
+    "(SELECT ('x' || " + " || ".join(f"substr(h, {at}, 2)" for at in range(15, 0, -2))
+    + ")::bit(64)::bigint & 9223372036854775807 FROM (SELECT md5(annotation) AS h) AS digest)")
 
 MIGRATIONS: list[tuple[int, list[Statement]]] = [
     (1, [
@@ -195,6 +201,29 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
         ("duckdb", """UPDATE events SET backlog_batch = b.batch_no FROM rollup_backlog b
            WHERE events.workspace_id = b.workspace_id AND events.event_id = b.event_id"""),
         ("duckdb", "DROP TABLE rollup_backlog"),
+    ]),
+    # A (session, annotation) fact is keyed by a number computed from the annotation's id
+    # (`ANNOTATION_KEY`) instead of the id's text. PostgreSQL keys the stored facts in
+    # place; DuckDB, which cannot constrain a column it has just updated, copies them.
+    (7, [
+        ("postgresql", "ALTER TABLE session_annotations ADD COLUMN annotation_key BIGINT"),
+        ("postgresql", f"UPDATE session_annotations SET annotation_key = {_POSTGRESQL_ANNOTATION_KEY}"),
+        ("postgresql", "ALTER TABLE session_annotations DROP COLUMN annotation"),  # and its key
+        ("postgresql", "ALTER TABLE session_annotations ALTER COLUMN annotation_key SET NOT NULL"),
+        ("postgresql", "ALTER TABLE session_annotations "
+                       "ADD PRIMARY KEY (workspace_id, session_key, annotation_key)"),
+        ("duckdb", """CREATE TABLE keyed_session_annotations (
+            workspace_id INTEGER NOT NULL,
+            session_key UUID NOT NULL,
+            annotation_key BIGINT NOT NULL,
+            session_date DATE NOT NULL,
+            created BOOLEAN NOT NULL,
+            deleted BOOLEAN NOT NULL)"""),
+        ("duckdb", f"""INSERT INTO keyed_session_annotations
+           SELECT workspace_id, session_key, {ANNOTATION_KEY}, session_date, created, deleted
+           FROM session_annotations ORDER BY workspace_id, session_date, session_key"""),
+        ("duckdb", "DROP TABLE session_annotations"),
+        ("duckdb", "ALTER TABLE keyed_session_annotations RENAME TO session_annotations"),
     ]),
 ]
 

@@ -105,7 +105,7 @@ STAGE_SESSION_IMAGES = (
     ("model_assisted", "BOOLEAN"), ("session_date", "DATE"), ("known", "BOOLEAN"))
 
 STAGE_SESSION_ANNOTATIONS = (
-    ("session_key", "UUID"), ("annotation", "TEXT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"),
+    ("session_key", "UUID"), ("annotation_key", "BIGINT"), ("created", "BOOLEAN"), ("deleted", "BOOLEAN"),
     ("session_date", "DATE"), ("known", "BOOLEAN"), ("fact_no", "INTEGER"))
 
 # The facts of known sessions are merged so that the stored facts are read once per fact
@@ -225,14 +225,14 @@ INSERT_NEW_SESSION_IMAGES = _INSERT_SESSION_IMAGES.format(
     source="stage_session_images", flags=_flags(_IMAGE_FLAGS, union=False)) + "\nWHERE NOT s.known"
 
 _INSERT_SESSION_ANNOTATIONS = """
-INSERT INTO session_annotations (workspace_id, session_key, annotation, session_date, created, deleted)
-SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation, s.session_date, {flags}
+INSERT INTO session_annotations (workspace_id, session_key, annotation_key, session_date, created, deleted)
+SELECT :workspace_id, CAST(s.session_key AS UUID), s.annotation_key, s.session_date, {flags}
 FROM {source} s"""
 
-_ANNOTATIONS = ("session_annotations", "sa", "annotation")
+_ANNOTATIONS = ("session_annotations", "sa", "annotation_key")
 
 # Keyed by `Dialect.appends_annotation_flags`.
-LOOKUP_SESSION_ANNOTATIONS = {appends: _lookup(*_ANNOTATIONS, "f.annotation", _ANNOTATION_FLAGS,
+LOOKUP_SESSION_ANNOTATIONS = {appends: _lookup(*_ANNOTATIONS, "f.annotation_key", _ANNOTATION_FLAGS,
                                                by_row=False, appends=appends) for appends in (False, True)}
 MERGE_SESSION_ANNOTATIONS = {appends: _merge(_INSERT_SESSION_ANNOTATIONS, *_ANNOTATIONS, _ANNOTATION_FLAGS,
                                              by_row=False, appends=appends) for appends in (False, True)}
