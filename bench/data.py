@@ -6,7 +6,10 @@ The Parquet file stores `time` as `timestamp[us, tz=UTC]`, the typed form a data
 would export, and ids as strings. The generator writes events in time order, as tools
 send them while people work; `arrival="random"` gives the same events in a random
 order (seeded), as a backfill from several sources may: then nearly every batch reaches
-sessions stored long before it.
+sessions stored long before it. The generator's ids are short (`7-0`, `a-10`); with
+`ids="uuid"` every event id and every annotation id is a random UUID instead (seeded),
+as many tools make them: the same events, with the longest ids a store is likely to see
+(they cost it more on disk than anything else an event holds).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import json
 import random
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -33,6 +37,7 @@ SCHEMA = pa.schema([(c, pa.timestamp("us", tz="UTC") if c == "time" else
                      pa.bool_() if c == "modelAssisted" else pa.string()) for c in COLUMNS])
 _CHUNK = 200_000
 ARRIVALS = ("time", "random")
+ID_STYLES = ("short", "uuid")
 _BUCKET_BYTES = 512 * 2**20  # lines shuffled in memory at a time
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)([kKmM]?)")
 
@@ -62,6 +67,7 @@ class Dataset:
     ndjson: Path
     parquet: Path
     arrival: str = "time"
+    ids: str = "short"
 
     @property
     def label(self) -> str:
@@ -73,27 +79,60 @@ class Dataset:
 
     def describe(self) -> dict:
         return {"requested": self.requested, "events": self.events, "labelers": self.labelers,
-                "arrival": self.arrival, "spec": _spec_json(self.spec), "ndjson": str(self.ndjson),
+                "arrival": self.arrival, "ids": self.ids, "spec": _spec_json(self.spec), "ndjson": str(self.ndjson),
                 "parquet": str(self.parquet)}
 
 
-def dataset(n: int, workdir: Path, *, labelers: int = 200, arrival: str = "time", log=print) -> Dataset:
+def dataset(n: int, workdir: Path, *, labelers: int = 200, arrival: str = "time", ids: str = "short",
+            log=print) -> Dataset:
     spec = spec_for_event_count(n, projects=PROJECTS, labelers=labelers, days=DAYS)
     base = workdir / f"events-{size_label(n)}-{labelers}l"
+
+    def derived(data: Dataset, suffix: str, what: str, events: Callable[[], Iterable[dict]]) -> Dataset:
+        """The events of `data` rewritten, cached beside it under a name ending in `suffix`."""
+        nonlocal base
+        base = base.with_name(base.name + suffix)
+        cached = _cached(n, labelers, spec, base)
+        if cached is None:
+            log(f"Writing the {data.label} events {what} ...")
+            cached = _written(n, labelers, spec, base, events())
+        return cached
+
     data = _cached(n, labelers, spec, base)
     if data is None:
         log(f"Generating {size_label(n)} events ({labelers} labelers, {PROJECTS} projects, {DAYS} days) "
             f"into {workdir} ...")
         data = _written(n, labelers, spec, base, generate_events(spec))
-    if arrival == "time":
-        return data
-    base = base.with_name(base.name + "-random")
-    shuffled = _cached(n, labelers, spec, base)
-    if shuffled is None:
-        log(f"Writing the {data.label} events in a random order ...")
-        shuffled = _written(n, labelers, spec, base,
-                            (orjson.loads(line) for line in _shuffled_lines(data.ndjson, workdir)))
-    return replace(shuffled, arrival=arrival)
+    if ids == "uuid":
+        data = derived(data, "-uuid", "with UUID ids", lambda: _uuid_ids(_read(data.ndjson)))
+    if arrival == "random":
+        data = derived(data, "-random", "in a random order",
+                       lambda: (orjson.loads(line) for line in _shuffled_lines(data.ndjson, workdir)))
+    return replace(data, arrival=arrival, ids=ids)
+
+
+def _read(path: Path) -> Iterator[dict]:
+    with path.open("rb") as f:
+        for line in f:
+            yield orjson.loads(line)
+
+
+def _uuid_ids(events: Iterable[dict], seed: int = 1) -> Iterator[dict]:
+    """The events with a random UUID for each event id and for each (project, annotation)."""
+    rng = random.Random(seed)
+    annotations: dict[tuple[str, str], str] = {}
+
+    def new_id() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    for event in events:
+        event["id"] = new_id()
+        if "annotation" in event:
+            key = (event["project"], event["annotation"])
+            if key not in annotations:
+                annotations[key] = new_id()
+            event["annotation"] = annotations[key]
+        yield event
 
 
 def _written(n: int, labelers: int, spec: DemoSpec, base: Path, events: Iterable[dict]) -> Dataset:

@@ -50,6 +50,8 @@ def rows_for_size(r: dict) -> list[Row]:
         size = f"{size} (made {r['dataset']['events']:,})"
     if r["dataset"].get("arrival", "time") != "time":
         size = f"{size}, {r['dataset']['arrival']} order"
+    if r["dataset"].get("ids", "short") != "short":
+        size = f"{size}, {r['dataset']['ids']} ids"
     out: list[Row] = []
 
     def add(measure, median, p95, target="", verdict="", note=""):

@@ -32,7 +32,7 @@ from rich.console import Console  # noqa: E402
 
 from annotation_insights.demo.generator import demo_labelers, demo_projects  # noqa: E402
 from bench import baselines, report  # noqa: E402
-from bench.data import ARRIVALS, Dataset, dataset, parse_size, size_label  # noqa: E402
+from bench.data import ARRIVALS, ID_STYLES, Dataset, dataset, parse_size, size_label  # noqa: E402
 from bench.load import (BODY_TYPES, ImportRun, Server, bulk_import, http_ingest, import_available,  # noqa: E402
                         new_store, postgres_cluster, prepare_workspace)
 from bench.queries import TIMESERIES_PATH, ApiTimer, QueryPlan, date_range, run_queries  # noqa: E402
@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--arrival", choices=ARRIVALS, default="time",
                    help="the order events are sent and imported in: as generated (time) or a "
                         "random permutation of them (default time)")
+    p.add_argument("--ids", choices=ID_STYLES, default="short",
+                   help="event and annotation ids: the generator's short ones, or random UUIDs "
+                        "(default short)")
     p.add_argument("--http-load-max", type=parse_size, default=10_000_000,
                    help="above this size the workspace is loaded by bulk import and HTTP ingest is "
                         "measured on a sample (default 10M)")
@@ -107,7 +110,7 @@ def source() -> dict:
 
 
 def run_size(n: int, args: argparse.Namespace, admin_url: str | None) -> dict:
-    data = dataset(n, args.workdir, labelers=args.labelers, arrival=args.arrival, log=log)
+    data = dataset(n, args.workdir, labelers=args.labelers, arrival=args.arrival, ids=args.ids, log=log)
     label = data.label
     result: dict = {"label": label, "backend": args.backend, "dataset": data.describe(),
                     "started": dt.datetime.now().isoformat(timespec="seconds"),
