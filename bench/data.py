@@ -79,8 +79,8 @@ class Dataset:
 
     def describe(self) -> dict:
         return {"requested": self.requested, "events": self.events, "labelers": self.labelers,
-                "arrival": self.arrival, "ids": self.ids, "spec": _spec_json(self.spec), "ndjson": str(self.ndjson),
-                "parquet": str(self.parquet)}
+                "arrival": self.arrival, "ids": self.ids, "spec": _spec_json(self.spec),
+                "ndjson": str(self.ndjson), "parquet": str(self.parquet)}
 
 
 def dataset(n: int, workdir: Path, *, labelers: int = 200, arrival: str = "time", ids: str = "short",

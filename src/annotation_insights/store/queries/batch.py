@@ -83,9 +83,9 @@ IMAGE_KEY = "md5(project || chr(31) || image)"
 # read: 63 bits of its id's MD5 (the low ones of DuckDB's `md5_number`; migrations.py has
 # PostgreSQL's form for facts stored as text before), unique among a session's
 # annotations but for odds of about k² / 2⁶⁴ with k of them. Eight bytes, where an id
-# as text took 19 bytes an event on disk when it was a UUID, and a catch-up of events out
-# of time order compared every stored fact's id with the batch's (the lookup 0.26 -> 0.12
-# s over 7.8M facts).
+# as text took 19 bytes an event on disk when it was a UUID; and a catch-up of events out
+# of time order, which compares every stored fact with the batch's, no longer decompresses
+# and hashes every stored id (its lookup over 7.8M facts 0.42 -> 0.21 s).
 ANNOTATION_KEY = "CAST(md5_number(annotation) & CAST(9223372036854775807 AS UHUGEINT) AS BIGINT)"
 
 # Each session's distinct counts in the batch, from its (session, image) and (session,
