@@ -149,7 +149,7 @@ def _lookup(table: str, alias: str, item: str, columns: str, flags: tuple[str, .
     key = "CAST(f.session_key AS UUID)"
     # Appended: a fact may have several rows, so its stored flags are OR-ed over them,
     # among the matches only, grouped by the staged fact's number (grouping by its key,
-    # text and all, cost a catch-up 0.1 s more).
+    # when that held the annotation's id as text, cost a catch-up 0.1 s more).
     stored = (f"""(SELECT k.fact_no, {", ".join(f"bool_or({alias}.{flag}) AS was_{flag}" for flag in flags)}
   FROM stage_{table} k JOIN {table} {alias}
     ON {_STORED.format(alias=alias, key="CAST(k.session_key AS UUID)", item=item, staged="k")}
