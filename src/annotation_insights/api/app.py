@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from annotation_insights import __version__
@@ -17,6 +18,7 @@ from annotation_insights.api.responses import JSONResponse
 from annotation_insights.api.routes import (
     dashboard, events, exports, integrations, reference, root, stats, timeseries)
 from annotation_insights.errors import ApiError
+from annotation_insights.events.ingest import warm_up
 from annotation_insights.settings import Settings
 from annotation_insights.store import open_configured
 from annotation_insights.store.database import Database
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         owned = app.state.db is None
         if owned:
             app.state.db = open_configured(settings)
+        await run_in_threadpool(warm_up)
         try:
             yield
         finally:
