@@ -7,6 +7,7 @@ skipped; annotation 1 deleted.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -137,26 +138,35 @@ def test_a_failure_before_commit_stores_neither_events_nor_state(client, db, ten
 def test_webhook_answers_well_within_label_studios_timeout(client, tenant, deliveries):
     """Label Studio gives up after 1 s and never retries. The p99 target (100 ms) is
     measured by the benchmark in docs/connectors.md; on a shared CI machine this test
-    guards the hard limit with a wide margin, and the typical case."""
+    guards the hard limit with a wide margin, and the typical case. The test runner's
+    own objects (every earlier test's, some 370,000 by now) are frozen for the loop, as a
+    server freezes what its start-up made: a full collection pausing to scan them (the
+    likeliest cause of one 0.51 s delivery in CI) is the runner's, not a server's."""
+    import gc
     import statistics
     import time
 
     timings = []
-    for round_ in range(30):
-        for d in deliveries:
-            body = d["body"]
-            for annotation in body.get("annotations") or [body.get("annotation") or {}]:
-                if "id" in annotation:  # a new annotation each round: real work, not replays
-                    annotation["id"] = annotation["id"] % 1000 + 1000 * (round_ + 1)
-            start = time.perf_counter()
-            assert post(client, tenant.write, body).status_code == 200
-            timings.append(time.perf_counter() - start)
+    gc.collect()
+    gc.freeze()
+    try:
+        for round_ in range(30):
+            for d in deliveries:
+                body = d["body"]
+                for annotation in body.get("annotations") or [body.get("annotation") or {}]:
+                    if "id" in annotation:  # a new annotation each round: real work, not replays
+                        annotation["id"] = annotation["id"] % 1000 + 1000 * (round_ + 1)
+                start = time.perf_counter()
+                assert post(client, tenant.write, body).status_code == 200
+                timings.append(time.perf_counter() - start)
+    finally:
+        gc.unfreeze()
     assert max(timings) < 0.5
     assert statistics.median(timings) < 0.1
 
 
 _FIRST_WEBHOOKS = textwrap.dedent("""
-    import json, sys
+    import gc, json, sys
     from fastapi.testclient import TestClient
     from annotation_insights.api.app import create_app
     from annotation_insights.settings import Settings
@@ -168,21 +178,24 @@ _FIRST_WEBHOOKS = textwrap.dedent("""
     db = open_database(path)
     key = create_key(db, create_workspace(db, "acme"), ["write"]).key
     with TestClient(create_app(Settings(database=path), db)) as client:
-        before = set(sys.modules)
+        before, scanned = set(sys.modules), len(gc.get_objects())
         for line in open(webhooks):
             r = client.post("/acme/integrations/label-studio", params={"api_key": key},
                             json=json.loads(line)["body"])
             assert r.status_code == 200, r.text
-        print(json.dumps(sorted(set(sys.modules) - before)))
+        print(json.dumps([sorted(set(sys.modules) - before), scanned]))
     db.close()
 """)
 
 
 def test_a_started_server_pays_no_first_use_costs_in_a_webhook(tmp_path):
     """Importing pandas and pyarrow's query engine on the first delivery took up to 1.3 s,
-    past Label Studio's 1 s limit: startup pays them. Run in a new process, as this one
-    has imported everything already."""
+    past Label Studio's 1 s limit: startup pays them. And a full garbage collection no
+    longer scans the ~100,000 objects start-up made (80-100 ms a pass). Run in a new
+    process, as this one has imported everything already."""
     run = subprocess.run([sys.executable, "-c", _FIRST_WEBHOOKS, str(tmp_path / "x.duckdb"),
                           str(WEBHOOKS)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines()[-1] == "[]"
+    imported, scanned = json.loads(run.stdout.splitlines()[-1])
+    assert imported == []
+    assert scanned < 10_000
