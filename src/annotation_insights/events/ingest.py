@@ -9,8 +9,6 @@ inside it only when some events turned out to be stored already.
 
 from __future__ import annotations
 
-import functools
-import gc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,21 +79,16 @@ def validate_batch(raw_events: Sequence[Any], *, max_events: int = 10_000,
     return batch_of_events(events)
 
 
-@functools.cache  # once a process: the costs are the process's, not a server's
 def warm_up() -> None:
     """Pay the ingest path's one-time costs before the first request does. pyarrow
     imports pandas (when installed) on its first array and its own query engine on its
     first grouping: a cold first Label Studio webhook took 0.3-1.3 s, and Label Studio
-    abandons a delivery after 1 s and never retries it. Then what start-up made, which
-    lives as long as the process, is kept out of the garbage collector's full passes
-    (`gc.freeze`): each scanned it all, pausing a request for 80-100 ms."""
+    abandons a delivery after 1 s and never retries it."""
     batch = validate_batch([{"id": "warm-up", "type": "image.marked_null",
                              "time": "2026-01-01T00:00:00Z", "project": "warm-up",
                              "image": "warm-up", "labeler": "warm-up"}])
     pairs(batch.table)
     session_facts(batch.table, "UTC")
-    gc.collect()
-    gc.freeze()
 
 
 def ingest(db: Database, workspace: Workspace, batch: EventBatch) -> IngestResult:
