@@ -216,9 +216,10 @@ class KeyRuns:
         for start in range(len(runs) - self._fanout + 1):
             window = runs[start:start + self._fanout]
             if len(window[0]) <= 2 * len(window[-1]):
-                self._merging = threading.Thread(target=self._merge, args=(window,),
-                                                 name="event-key-merge", daemon=True)
-                self._merging.start()
+                merging = threading.Thread(target=self._merge, args=(window,),
+                                           name="event-key-merge", daemon=True)
+                merging.start()  # before it is published: `settle` may join it at once
+                self._merging = merging
                 return
 
     def _merge(self, window: tuple[_Run, ...]) -> None:
