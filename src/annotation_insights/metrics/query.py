@@ -79,14 +79,15 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
                 for row in db.read_reference(tenancy_sql.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.project is not None and query.project not in projects:
         raise NotFound(f"No project {query.project!r} in workspace {workspace.slug!r}.")
-    params = query.params(workspace)
-    pairs: dict[tuple[str, str], PairTotals] = {}
-    for project, labeler, *sums in db.read(stats_sql.PAIR_SESSION_TOTALS, params):
-        pairs[(project, labeler)] = PairTotals(*sums)
-    for project, labeler, approved, rejected in db.read(stats_sql.PAIR_REVIEW_TOTALS, params):
-        totals = pairs.setdefault((project, labeler), PairTotals())
-        totals.approved, totals.rejected = approved, rejected
-    labeled, marked_null, model_assisted = db.read(stats_sql.UNIQUE_IMAGE_TOTALS, params)[0]
+    totals = db.read(stats_sql.STATS_TOTALS, query.params(workspace))
+    pairs = {(project, labeler): PairTotals(*sums)
+             for part, project, labeler, *sums in totals if part == stats_sql.PART_SESSIONS}
+    for part, project, labeler, approved, rejected, *_ in totals:
+        if part == stats_sql.PART_REVIEWS:
+            pair = pairs.setdefault((project, labeler), PairTotals())
+            pair.approved, pair.rejected = approved, rejected
+    labeled, marked_null, model_assisted = next(
+        counts[:3] for part, _, _, *counts in totals if part == stats_sql.PART_IMAGES)
     rows = [shape_row(pairs[key], project=projects[key[0]], labeler_id=key[1],
                       workspace_id=workspace.slug)
             for key in sorted(pairs)]

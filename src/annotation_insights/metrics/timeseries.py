@@ -115,18 +115,20 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
         raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
     params = query.stats.params(workspace) | {"unit": query.granularity,
                                                "group_by": query.group_by}
-    grouped: dict[tuple[dt.date, str], PairTotals] = {}
-    for period, group, *sums in db.read(stats_sql.SERIES_SESSION_TOTALS, params):
-        grouped[(period, group)] = PairTotals(*sums)
-    for period, group, approved, rejected in db.read(stats_sql.SERIES_REVIEW_TOTALS, params):
-        totals = grouped.setdefault((period, group), PairTotals())
-        totals.approved, totals.rejected = approved, rejected
+    rows = db.read(stats_sql.SERIES_TOTALS if query.group_by else stats_sql.SERIES_TOTALS_UNGROUPED,
+                   params)
+    grouped = {(period, group): PairTotals(*sums)
+               for part, period, group, *sums in rows if part == stats_sql.PART_SESSIONS}
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
-    counting = stats_sql.SERIES_UNIQUE_IMAGES if query.group_by else stats_sql.SERIES_UNIQUE_IMAGES_UNGROUPED
-    for period, group, rolled_period, rolled_group, *counts in db.read(counting, params):
-        key = (None if rolled_period else period,
-               group if query.group_by and not rolled_group else None)
-        unique[key] = UniqueImages(*counts)
+    for part, period, group, *values in rows:
+        if part == stats_sql.PART_REVIEWS:
+            totals = grouped.setdefault((period, group), PairTotals())
+            totals.approved, totals.rejected = values[:2]
+        elif part == stats_sql.PART_IMAGES:
+            rolled_period, rolled_group, *counts = values[:5]
+            key = (None if rolled_period else period,
+                   group if query.group_by and not rolled_group else None)
+            unique[key] = UniqueImages(*counts)
 
     # Totals keyed by (period or None for the whole range, group or None for all groups).
     sums: dict[tuple[dt.date | None, str | None], PairTotals] = {}
