@@ -37,10 +37,10 @@ def _padded(*values: str) -> str:
     return ", ".join((*values, *["CAST(NULL AS BIGINT)"] * (_WIDTH - len(values))))
 
 
-# Distinct images over the range: each image's three flags as bits of one integer
-# (labeled 1, marked null 2, model-assisted 4) OR-ed over its facts, then the images
-# counted by bit. One aggregate a distinct image instead of three `bool_or`: the 365-day
-# totals at 50M events ~540 -> 455 ms on DuckDB, the same on PostgreSQL.
+# The third part counts the range's distinct images: each image's three flags as bits of
+# one integer (labeled 1, marked null 2, model-assisted 4) OR-ed over its facts, then the
+# images counted by bit. One aggregate a distinct image instead of three `bool_or`: the
+# 365-day totals at 50M events ~540 -> 455 ms on DuckDB, the same on PostgreSQL.
 STATS_TOTALS = f"""
 SELECT {PART_SESSIONS} AS part, project, labeler, {_sums(*_SESSION_COUNTS)}
 FROM sessions WHERE {_RANGE.format(date="session_date")}
