@@ -79,15 +79,8 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
                 for row in db.read_reference(tenancy_sql.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.project is not None and query.project not in projects:
         raise NotFound(f"No project {query.project!r} in workspace {workspace.slug!r}.")
-    totals = db.read(stats_sql.STATS_TOTALS, query.params(workspace))
-    pairs = {(project, labeler): PairTotals(*sums)
-             for part, project, labeler, *sums in totals if part == stats_sql.PART_SESSIONS}
-    for part, project, labeler, approved, rejected, *_ in totals:
-        if part == stats_sql.PART_REVIEWS:
-            pair = pairs.setdefault((project, labeler), PairTotals())
-            pair.approved, pair.rejected = approved, rejected
-    labeled, marked_null, model_assisted = next(
-        counts[:3] for part, _, _, *counts in totals if part == stats_sql.PART_IMAGES)
+    pairs, images = split_totals(db.read(stats_sql.STATS_TOTALS, query.params(workspace)))
+    labeled, marked_null, model_assisted = images[0][2][:3]
     rows = [shape_row(pairs[key], project=projects[key[0]], labeler_id=key[1],
                       workspace_id=workspace.slug)
             for key in sorted(pairs)]
@@ -97,6 +90,24 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
         "meta": {"notices": list(query.notices)},
         "stats": shape_totals(rows, UniqueImages(labeled, marked_null, model_assisted)),
     }
+
+
+def split_totals(rows: list[tuple]) -> tuple[dict[tuple, PairTotals], list[tuple]]:
+    """Rows of `STATS_TOTALS` or `SERIES_TOTALS` (part, two key columns, values): each
+    key's session and review sums, and the distinct-image rows as (key columns, values)."""
+    totals: dict[tuple, PairTotals] = {}
+    images = []
+    for part, first, second, *values in rows:
+        if part == stats_sql.PART_SESSIONS:
+            sums = totals.setdefault((first, second), PairTotals())
+            (sums.boxes_added, sums.boxes_removed, sums.boxes_updated, sums.net_boxes_added,
+             sums.images_labeled, sums.marked_null, sums.model_assisted) = values
+        elif part == stats_sql.PART_REVIEWS:
+            sums = totals.setdefault((first, second), PairTotals())
+            sums.approved, sums.rejected = values[:2]
+        else:
+            images.append((first, second, values))
+    return totals, images
 
 
 def _labelers(db: Reader, workspace: Workspace, ids: set[str]) -> list[dict]:

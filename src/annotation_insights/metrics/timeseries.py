@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from annotation_insights.errors import BadRequest, NotFound
 from annotation_insights.metrics.definitions import (
     PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
-from annotation_insights.metrics.query import StatsQuery
+from annotation_insights.metrics.query import StatsQuery, split_totals
 from annotation_insights.store.queries import stats as stats_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Reader
 from annotation_insights.tenancy.workspaces import Workspace
@@ -115,20 +115,14 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
         raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
     params = query.stats.params(workspace) | {"unit": query.granularity,
                                                "group_by": query.group_by}
-    rows = db.read(stats_sql.SERIES_TOTALS if query.group_by else stats_sql.SERIES_TOTALS_UNGROUPED,
-                   params)
-    grouped = {(period, group): PairTotals(*sums)
-               for part, period, group, *sums in rows if part == stats_sql.PART_SESSIONS}
+    grouped, images = split_totals(db.read(
+        stats_sql.SERIES_TOTALS if query.group_by else stats_sql.SERIES_TOTALS_UNGROUPED, params))
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
-    for part, period, group, *values in rows:
-        if part == stats_sql.PART_REVIEWS:
-            totals = grouped.setdefault((period, group), PairTotals())
-            totals.approved, totals.rejected = values[:2]
-        elif part == stats_sql.PART_IMAGES:
-            rolled_period, rolled_group, *counts = values[:5]
-            key = (None if rolled_period else period,
-                   group if query.group_by and not rolled_group else None)
-            unique[key] = UniqueImages(*counts)
+    for period, group, values in images:
+        rolled_period, rolled_group, *counts = values[:5]
+        key = (None if rolled_period else period,
+               group if query.group_by and not rolled_group else None)
+        unique[key] = UniqueImages(*counts)
 
     # Totals keyed by (period or None for the whole range, group or None for all groups).
     sums: dict[tuple[dt.date | None, str | None], PairTotals] = {}
