@@ -195,7 +195,11 @@ class KeyRuns:
 
     def settle(self) -> None:
         """Wait until no merge is due or running (for tests and measurements)."""
-        while (merging := self._merging) is not None:
+        while True:
+            with self._swap:  # a merge is published and started under it: never join one unstarted
+                merging = self._merging
+            if merging is None:
+                return
             merging.join()
 
     def _add_run(self, run: _Run) -> None:
@@ -216,10 +220,9 @@ class KeyRuns:
         for start in range(len(runs) - self._fanout + 1):
             window = runs[start:start + self._fanout]
             if len(window[0]) <= 2 * len(window[-1]):
-                merging = threading.Thread(target=self._merge, args=(window,),
-                                           name="event-key-merge", daemon=True)
-                merging.start()  # before it is published: `settle` may join it at once
-                self._merging = merging
+                self._merging = threading.Thread(target=self._merge, args=(window,),
+                                                 name="event-key-merge", daemon=True)
+                self._merging.start()
                 return
 
     def _merge(self, window: tuple[_Run, ...]) -> None:
