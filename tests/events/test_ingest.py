@@ -63,6 +63,23 @@ def test_a_batch_merges_into_stored_sessions_and_moves_one_to_an_earlier_date(db
     assert _answer(db, workspace, "2024-03-02", "2024-03-02")["stats"]["numImagesLabeled"] == 1
 
 
+def test_an_image_whose_session_moved_before_another_labeler_s_counts_once_on_each_date(db):
+    # B labels img1 on March 2, A's explicit session s1 on March 3: A's fact comes after
+    # B's. A late event of s1 on another image, on March 1, moves s1 and its stored img1
+    # fact before B's, which the batch does not touch: counted over March 1 alone only if
+    # the move also recomputed where img1's facts stand in order.
+    workspace = create_workspace(db, "acme")
+    first = [_event(1, "annotation.created", "2024-03-03T10:00:00Z", "img1", "a1"),
+             _event(2, "annotation.created", "2024-03-02T10:00:00Z", "img1", "a2", labeler="B", session=None)]
+    later = [_event(3, "annotation.created", "2024-03-01T10:00:00Z", "img2", "a3")]
+    ingest(db, workspace, validate_batch(first))
+    assert _answer(db, workspace, "2024-03-03", "2024-03-03") == _expected(first, "2024-03-03", "2024-03-03")
+    ingest(db, workspace, validate_batch(later))
+    for start, end in (*RANGES, ("2024-03-02", "2024-03-03")):
+        assert _answer(db, workspace, start, end) == _expected(first + later, start, end), (start, end)
+    assert _answer(db, workspace, "2024-03-01", "2024-03-01")["stats"]["numImagesLabeled"] == 2
+
+
 def test_batches_stored_in_one_transaction_merge_into_the_facts_the_first_stored(db):
     """A connector may store several batches in a transaction of its own: the later ones
     find, and change, the sessions and facts written before them in it. The third batch

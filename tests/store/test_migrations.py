@@ -14,6 +14,7 @@ from annotation_insights.metrics.query import StatsQuery, run_stats
 from annotation_insights.store import open_database
 from annotation_insights.store.migrations import LATEST_VERSION
 from annotation_insights.store.queries.batch import ANNOTATION_KEY
+from annotation_insights.store.queries.ingest import IMAGE_FLAGS
 from annotation_insights.tenancy.workspaces import create_workspace, get_workspace
 from support.reference_model import reference_stats
 from support.worked_example import worked_events
@@ -59,6 +60,46 @@ def _annotation_facts_keyed_by_text(db) -> None:
     assert db.read("SELECT count(*) FROM session_annotations WHERE annotation IS NULL") == [(0,)]
 
 
+def _image_facts_without_priors(db) -> None:
+    """Undo migration 8: the (session, image) facts without their priors."""
+    with db.transaction() as tx:
+        for flag in IMAGE_FLAGS:
+            tx.execute(f"ALTER TABLE session_images DROP COLUMN prior_{flag}")
+        if db.dialect.name == "postgresql":
+            tx.execute("DROP INDEX session_images_by_image")
+
+
+def test_a_store_of_schema_7_counts_images_seen_before_a_range_once_after_the_upgrade(database_url):
+    # The same images labeled on three days, by two labelers, one of them in an explicit
+    # session; a later batch labels them again. A range that starts on the second day
+    # counts each image once only if the upgrade gave the stored facts their priors.
+    events = [{"id": f"e{day}{labeler}{image}", "type": "annotation.created",
+               "time": f"2024-03-0{day}T1{image}:00:00Z", "project": "p", "image": f"img{image}",
+               "labeler": labeler, "annotation": f"a{day}{labeler}{image}",
+               **({"session": "s"} if labeler == "B" else {})}
+              for day in (1, 2, 3) for labeler in ("A", "B") for image in (1, 2)]
+    events += [{**events[0], "id": "n1", "type": "image.marked_null", "time": "2024-03-02T09:00:00Z"}]
+    later = [{**event, "id": f"later-{event['id']}", "annotation": f"later-{event['annotation']}",
+              "time": event["time"].replace("2024-03-0", "2024-03-1")} for event in events[:4]]
+    with open_database(database_url) as db:
+        ingest(db, create_workspace(db, "acme"), validate_batch(events))
+        _stats(db, get_workspace(db, "acme"))  # the rollups applied before the downgrade
+        _image_facts_without_priors(db)
+        with db.transaction() as tx:
+            tx.execute("DELETE FROM schema_version WHERE version > 7")
+    with open_database(database_url) as db:
+        workspace = get_workspace(db, "acme")
+        for stored in (events, events + later):
+            if stored is not events:
+                ingest(db, workspace, validate_batch(later))
+            for start, end, user_id in (("2024-03-02", "2024-03-03", None), ("2024-03-03", "2024-03-13", None),
+                                        ("2024-03-02", "2024-03-02", "B"), ("2024-03-01", "2024-03-11", None)):
+                query = StatsQuery.parse(start=start, end=end, user_id=user_id, availability=dt.date(2023, 8, 1))
+                expected = reference_stats(stored, timezone="UTC", start=dt.date.fromisoformat(start),
+                                           end=dt.date.fromisoformat(end), project=None, user_id=user_id)
+                assert run_stats(db, workspace, query)["stats"] == expected["stats"]
+
+
 def test_a_store_of_schema_2_is_upgraded_with_its_data_and_rollups(database_url):
     # Labeler B works on the images A labeled before the upgrade: the totals count each
     # image once only if the upgrade keyed the stored images as ingest keys new ones. A
@@ -70,6 +111,7 @@ def test_a_store_of_schema_2_is_upgraded_with_its_data_and_rollups(database_url)
     with open_database(database_url) as db:
         ingest(db, create_workspace(db, "acme"), validate_batch(first))
         before = _stats(db, get_workspace(db, "acme"))
+        _image_facts_without_priors(db)
         _annotation_facts_keyed_by_text(db)
         with db.transaction() as tx:  # undo what migrations 3 to 6 changed
             tx.execute("ALTER TABLE session_images DROP COLUMN image_key")
@@ -103,6 +145,7 @@ def test_a_backlog_left_by_schema_5_is_applied_once_after_the_upgrade(database_u
                    "workspace_id INTEGER NOT NULL, event_id TEXT NOT NULL)")
         tx.execute("INSERT INTO rollup_backlog SELECT backlog_batch, workspace_id, event_id "
                    "FROM events WHERE backlog_batch IS NOT NULL")
+    _image_facts_without_priors(db)
     _annotation_facts_keyed_by_text(db)
     with db.transaction() as tx:
         tx.execute("DROP TABLE rollup_progress")

@@ -200,5 +200,6 @@ def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:
     if len(known) < sessions:
         tx.execute(ingest_sql.INSERT_NEW_SESSION_IMAGES, params)
         tx.execute(ingest_sql.INSERT_NEW_SESSION_ANNOTATIONS, params)
+    tx.execute(ingest_sql.UPDATE_IMAGE_PRIORS[tx.dialect.merges_by_row_number, bool(moved)], params)
     tx.update_statistics({"sessions": sessions - len(known), "session_images": facts.images.num_rows,
                           "session_annotations": facts.annotations.num_rows})

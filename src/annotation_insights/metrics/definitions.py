@@ -92,7 +92,8 @@ def session_facts(events: pa.Table, timezone: str) -> Facts:
     keyed = events.append_column("part", _part_of_each_event(parts.column("rows"), events.num_rows))
     parts = parts.drop_columns(["rows"]).append_column(
         "part", pa.array(np.arange(parts.num_rows, dtype=np.int32)))
-    images = engine.run(batch_sql.FACT_SESSION_IMAGES, keyed_events=keyed, parts=parts)
+    images = _with_uuids(engine.run(batch_sql.FACT_SESSION_IMAGES, keyed_events=keyed, parts=parts),
+                         "image_key")
     annotations = engine.run(batch_sql.FACT_SESSION_ANNOTATIONS, keyed_events=keyed, parts=parts)
     sessions = engine.run(batch_sql.FACT_SESSIONS, parts=parts, fact_images=images,
                           fact_annotations=annotations)
@@ -130,6 +131,15 @@ def _session_keys(parts: pa.Table) -> pa.Array:
             stable_key(project, labeler, "d", day)
             for project, labeler, session, day in zip(*columns, days)]
     return pa.ExtensionArray.from_storage(pa.uuid(), pa.array(keys, type=pa.binary(16)))
+
+
+def _with_uuids(table: pa.Table, name: str) -> pa.Table:
+    """The table with a column of 16-byte values as UUIDs, which the store takes as they
+    are: as 32 hex digits, DuckDB's parsing them cost ~0.3 µs a fact in each statement
+    that reads them."""
+    index = table.schema.get_field_index(name)
+    storage = table.column(index).combine_chunks().cast(pa.binary(16))
+    return table.set_column(index, name, pa.ExtensionArray.from_storage(pa.uuid(), storage))
 
 
 # --- §5 reported fields --------------------------------------------------------------

@@ -9,6 +9,7 @@ ingest maintains, so a query costs what its answer needs rather than a rescan of
 from __future__ import annotations
 
 from annotation_insights.store.queries.batch import ANNOTATION_KEY, IMAGE_KEY
+from annotation_insights.store.queries.ingest import EARLIER_FACTS, IMAGE_FLAGS, NEW_PRIORS, SET_PRIORS
 
 Statement = str | tuple[str, str]  # plain SQL, or (dialect name, SQL) for one backend only
 # `{unique_text}` marks a text column whose value differs on nearly every row; each
@@ -224,6 +225,19 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
            FROM session_annotations ORDER BY workspace_id, session_date, session_key"""),
         ("duckdb", "DROP TABLE session_annotations"),
         ("duckdb", "ALTER TABLE keyed_session_annotations RENAME TO session_annotations"),
+    ]),
+    # Each (session, image) fact holds the date of its image's latest fact before it with
+    # each flag (queries/ingest.py: UPDATE_IMAGE_PRIORS), by which a range's distinct
+    # images are counted without grouping by image. PostgreSQL finds an image's facts by
+    # an index; DuckDB reads the image keys of the whole table at each batch.
+    (8, [
+        *(f"ALTER TABLE session_images ADD COLUMN prior_{flag} DATE" for flag in IMAGE_FLAGS),
+        f"""UPDATE session_images SET {SET_PRIORS}
+           FROM (SELECT workspace_id, session_key, image, {NEW_PRIORS}
+                 FROM session_images WINDOW {EARLIER_FACTS}) p
+           WHERE session_images.workspace_id = p.workspace_id
+             AND session_images.session_key = p.session_key AND session_images.image = p.image""",
+        ("postgresql", "CREATE INDEX session_images_by_image ON session_images (workspace_id, image_key)"),
     ]),
 ]
 

@@ -118,7 +118,7 @@ JOIN ({_BATCH_SESSION_COUNTS}) c
   ON c.part = p.part"""
 
 FACT_SESSION_IMAGES = f"""
-SELECT f.part, f.image, p.project, p.labeler, {IMAGE_KEY} AS image_key, f.labeled,
+SELECT f.part, f.image, p.project, p.labeler, unhex({IMAGE_KEY}) AS image_key, f.labeled,
        f.marked_null, f.model_assisted, p.session_date
 FROM (SELECT part, image,
              bool_or(starts_with(type, 'annotation.') OR type = 'image.marked_null') AS labeled,
