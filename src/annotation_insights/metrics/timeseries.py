@@ -115,8 +115,9 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
         raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
     params = query.stats.params(workspace) | {"unit": query.granularity,
                                                "group_by": query.group_by}
+    by_priors = query.stats.user_id is None and query.group_by != "labeler"
     grouped, images = split_totals(db.read(
-        stats_sql.SERIES_TOTALS if query.group_by else stats_sql.SERIES_TOTALS_UNGROUPED, params))
+        stats_sql.SERIES_TOTALS[query.group_by is not None, by_priors], params))
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
     for period, group, values in images:
         rolled_period, rolled_group, *counts = values[:5]
