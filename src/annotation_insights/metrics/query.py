@@ -79,8 +79,8 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
                 for row in db.read_reference(tenancy_sql.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.project is not None and query.project not in projects:
         raise NotFound(f"No project {query.project!r} in workspace {workspace.slug!r}.")
-    pairs, images = split_totals(db.read(stats_sql.STATS_TOTALS[query.user_id is not None],
-                                                  query.params(workspace)))
+    totals = db.read(stats_sql.STATS_TOTALS[query.user_id is not None], query.params(workspace))
+    pairs, images = split_totals(totals)
     labeled, marked_null, model_assisted = images[0][2][:3]
     rows = [shape_row(pairs[key], project=projects[key[0]], labeler_id=key[1],
                       workspace_id=workspace.slug)

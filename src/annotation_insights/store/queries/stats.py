@@ -103,7 +103,7 @@ SELECT {PART_IMAGES}, period, grp,"""
 # Distinct images by group, when the groups are projects or there is one: a fact counts
 # in a period if it is its image's first with the flag since the period's first day in
 # the range, and in a rolled-up period if since the range's (the priors, as in
-# `STATS_TOTALS`; a 90-day daily series at 10M events ~140 -> ~40 ms). A labeler's
+# `STATS_TOTALS`; a 90-day daily series at 10M events ~150 -> ~50 ms). A labeler's
 # distinct images, by grouping them (counting each image's flags per set first, as
 # `STATS_TOTALS` does, is faster on DuckDB but half again slower on PostgreSQL, which
 # sorts for each set).
