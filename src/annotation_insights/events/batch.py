@@ -102,7 +102,8 @@ def checked_batch(raw: pa.Table, *, latest_us: int) -> EventBatch | None:
         instants = _instants(raw.column("time"))
         if instants is not None:
             raw = raw.set_column(raw.schema.get_field_index("time_us"), "time_us", instants)
-    checked = engine.run(batch_sql.VALIDATE_EVENTS, {"earliest_us": EARLIEST_US, "latest_us": latest_us},
+    checked = engine.run(batch_sql.VALIDATE_EVENTS[raw.column("time_us").null_count == 0],
+                         {"earliest_us": EARLIEST_US, "latest_us": latest_us},
                          raw_events=raw)
     if not _all_true(checked.column("ok")):
         return None
