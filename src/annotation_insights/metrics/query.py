@@ -63,6 +63,12 @@ class StatsQuery:
             start_date = availability
         return cls(start_date, end_date, project or None, user_id or None, tuple(notices))
 
+    @property
+    def images_by_priors(self) -> bool:
+        """Whether the distinct images can be counted by their facts' priors, which are
+        over every labeler's facts: not for one labeler's images (queries/stats.py)."""
+        return self.user_id is None
+
     def params(self, workspace: Workspace) -> dict:
         return {"workspace_id": workspace.id, "start_date": self.start, "end_date": self.end,
                 "project": self.project, "labeler": self.user_id}
@@ -79,7 +85,7 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
                 for row in db.read_reference(tenancy_sql.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.project is not None and query.project not in projects:
         raise NotFound(f"No project {query.project!r} in workspace {workspace.slug!r}.")
-    totals = db.read(stats_sql.STATS_TOTALS[query.user_id is not None], query.params(workspace))
+    totals = db.read(stats_sql.STATS_TOTALS[query.images_by_priors], query.params(workspace))
     pairs, images = split_totals(totals)
     labeled, marked_null, model_assisted = images[0][2][:3]
     rows = [shape_row(pairs[key], project=projects[key[0]], labeler_id=key[1],

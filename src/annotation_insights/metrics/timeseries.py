@@ -115,7 +115,7 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
         raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
     params = query.stats.params(workspace) | {"unit": query.granularity,
                                                "group_by": query.group_by}
-    by_priors = query.stats.user_id is None and query.group_by != "labeler"
+    by_priors = query.stats.images_by_priors and query.group_by != "labeler"
     grouped, images = split_totals(db.read(
         stats_sql.SERIES_TOTALS[query.group_by is not None, by_priors], params))
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}

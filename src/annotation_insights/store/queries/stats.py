@@ -61,11 +61,11 @@ SELECT {PART_IMAGES}, CAST(NULL AS TEXT), CAST(NULL AS TEXT),"""
 # A fact that is its image's first with the flag since `since` (a date).
 _FIRST_SINCE = "{flag} AND (prior_{flag} IS NULL OR prior_{flag} < {since})"
 
-# Keyed by whether the answer is one labeler's.
-STATS_TOTALS = {False: f"""{_PAIR_TOTALS}
+# Keyed by whether the images are counted by the priors (`StatsQuery.images_by_priors`).
+STATS_TOTALS = {True: f"""{_PAIR_TOTALS}
        {_padded(*(f"count(*) FILTER (WHERE {_FIRST_SINCE.format(flag=flag, since=':start_date')})"
                    for flag in IMAGE_FLAGS))}
-FROM session_images WHERE {_RANGE.format(date="session_date")}""", True: f"""{_PAIR_TOTALS}
+FROM session_images WHERE {_RANGE.format(date="session_date")}""", False: f"""{_PAIR_TOTALS}
        {_padded("count(*) FILTER (WHERE (flags & 1) <> 0)", "count(*) FILTER (WHERE (flags & 2) <> 0)",
                 "count(*) FILTER (WHERE (flags & 4) <> 0)")}
 FROM (SELECT bit_or(CAST(labeled AS INTEGER) | 2 * CAST(marked_null AS INTEGER)
