@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Label Studio installs into its own venv meanwhile (the longest step on a new machine).
+label_studio_path="$(mktemp)"
+scripts/install-label-studio.sh >"$label_studio_path" &
+label_studio_install=$!
+trap 'kill "$label_studio_install" 2>/dev/null || true; rm -f "$label_studio_path"' EXIT
+
 need_apt=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need_apt+=(postgresql)
 command -v chromium >/dev/null || need_apt+=(chromium)
@@ -21,8 +27,11 @@ echo "==> pip install -e .[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 
 # The real-Label-Studio integration tests run with the rest (tests/connectors).
-ANNOTATION_INSIGHTS_LABEL_STUDIO="$(scripts/install-label-studio.sh)"
+wait "$label_studio_install" || { echo "==> installing Label Studio failed" >&2; exit 1; }
+ANNOTATION_INSIGHTS_LABEL_STUDIO="$(cat "$label_studio_path")"
 export ANNOTATION_INSIGHTS_LABEL_STUDIO
+trap - EXIT
+rm -f "$label_studio_path"
 
 echo "==> pytest"
 exec .venv/bin/python -m pytest "$@"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -38,10 +40,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _data_directory(tmp_path_factory) -> Path:
+    """A new Label Studio data directory: a copy of the migrated empty one that
+    scripts/install-label-studio.sh made beside the binary, when there is one (a new
+    database takes Label Studio a minute to migrate)."""
+    data = tmp_path_factory.mktemp("label-studio")
+    template = Path(BINARY).parents[1] / "data-template"
+    if (template / "label_studio.sqlite3").exists():
+        shutil.copytree(template, data, dirs_exist_ok=True)
+    return data
+
+
 @pytest.fixture(scope="module")
 def label_studio(tmp_path_factory):
     port = _free_port()
-    data = tmp_path_factory.mktemp("label-studio")
+    data = _data_directory(tmp_path_factory)
     env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(data), "SSRF_PROTECTION_ENABLED": "false"}
     log = (data / "label-studio.log").open("w")
     process = subprocess.Popen(

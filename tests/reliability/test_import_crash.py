@@ -28,7 +28,7 @@ from annotation_insights.demo.generator import generate_events, spec_for_event_c
 from annotation_insights.store import open_database
 from annotation_insights.tenancy.workspaces import create_workspace, get_workspace
 from reliability.harness import (
-    assert_same_stats, consistent_events, engine_stats, expected_stats, stored_events)
+    assert_same_stats, consistent_events, engine_stats, expected_stats, stored_ids)
 
 EVENTS = 700_000  # one block of ~340,000 events: larger than a row group (122,880)
 RANGE = ("2025-01-01", "2026-12-31")
@@ -81,4 +81,4 @@ def test_sigkill_during_a_bulk_import_then_running_it_again_loses_and_doubles_no
 def _ids_and_answer(database: str) -> tuple[list[str], dict]:
     with open_database(database) as db:
         workspace = get_workspace(db, "bulk")
-        return [e["id"] for e in stored_events(db, workspace)], engine_stats(db, workspace, *RANGE)
+        return stored_ids(db, workspace), engine_stats(db, workspace, *RANGE)
