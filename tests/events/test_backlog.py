@@ -14,6 +14,8 @@ from annotation_insights.events import backlog as backlog_module
 from annotation_insights.events.ingest import ingest, validate_batch
 from annotation_insights.metrics.query import StatsQuery, run_stats
 from annotation_insights.store import open_database
+from annotation_insights.store.duckdb_backend import DuckDBTransaction
+from annotation_insights.store.queries import ingest as ingest_sql
 from annotation_insights.tenancy.workspaces import create_workspace, get_workspace
 from support.worked_example import worked_events
 
@@ -200,3 +202,64 @@ def test_a_batch_held_up_in_flight_is_no_pause(db, monkeypatch):
         assert derived == [], "applied while a batch was in flight"
     held_up.join(10)
     assert _stats(db, workspace) == WORKED_STATS
+
+
+def test_the_batches_of_one_group_commit_are_stored_together_each_as_its_own(db, monkeypatch):
+    """Batches that wait while another is written are written as one group, their new
+    events by one statement: each event keeps its workspace and its batch's number, and
+    an id repeated by a later batch of the group is stored once."""
+    acme, other = create_workspace(db, "acme"), create_workspace(db, "other")
+    events = worked_events()
+    batches = {"alone": (acme, events[:3]), "b1": (acme, events[3:6]), "b2": (acme, events[5:8]),
+               "b3": (acme, events[8:]), "other": (other, worked_events(prefix="o"))}
+    inserts = []
+    execute = DuckDBTransaction.execute
+    monkeypatch.setattr(DuckDBTransaction, "execute", lambda tx, sql, params=None: (
+        inserts.append(sql) if sql == ingest_sql.INSERT_EVENTS else None) or execute(tx, sql, params))
+    results, threads = {}, {}
+
+    backlog = db.rollup_backlog
+
+    def post(name):
+        workspace, events = batches[name]
+        batch = validate_batch(events)
+        threads[name] = threading.Thread(target=lambda: results.update({name: ingest(db, workspace, batch)}))
+        threads[name].start()
+
+    def wait_for(condition):
+        deadline = time.monotonic() + 10
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    with db.transaction():  # holds the writer: the first batch waits for it as leader
+        post("alone")
+        wait_for(lambda: backlog._leader.locked() and not backlog._queue)
+        for name in ("b1", "b2", "b3", "other"):
+            post(name)
+        wait_for(lambda: len(backlog._queue) == 4)
+    for thread in threads.values():
+        thread.join(10)
+    assert len(inserts) == 2  # the first batch alone, then the four that waited
+    # b1 and b2 share one event: whichever the group holds first stores it.
+    first, second = ("b1", "b2") if results["b1"].duplicates == 0 else ("b2", "b1")
+    assert {name: (r.accepted, r.duplicates) for name, r in results.items()} == {
+        "alone": (3, 0), first: (3, 0), second: (2, 1), "b3": (2, 0), "other": (10, 0)}
+    stored = {}
+    for workspace_id, event_id, number in db.read("SELECT workspace_id, event_id, backlog_batch FROM events"):
+        stored.setdefault(number, set()).add((workspace_id, event_id))
+    sent = {name: {(workspace.id, e["id"]) for e in batch} for name, (workspace, batch) in batches.items()}
+    sent[second] -= sent[first]
+    assert sorted(map(sorted, stored.values())) == sorted(map(sorted, sent.values()))
+    assert _stats(db, acme) == WORKED_STATS and _stats(db, other) == WORKED_STATS
+
+
+def test_an_event_resent_under_another_project_leaves_that_project_unnamed(db):
+    """Only new events name their projects and labelers: a re-sent id is not stored
+    again, so what it says now creates no placeholder."""
+    workspace = create_workspace(db, "acme")
+    first = worked_events()[:1]
+    ingest(db, workspace, validate_batch(first))
+    ingest(db, workspace, validate_batch([{**first[0], "project": "elsewhere", "labeler": "Z"},
+                                          *worked_events(prefix="f")[1:3]]))
+    assert db.read("SELECT slug FROM projects") == [("p",)]
+    assert db.read("SELECT id FROM labelers ORDER BY id") == [("A",)]

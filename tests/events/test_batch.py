@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annotation_insights.errors import InvalidEvents
-from annotation_insights.events.batch import checked_batch, raw_table
+from annotation_insights.events import engine
+from annotation_insights.events.batch import (PYTHON_BATCH_MAX, _keys, batch_of_events, checked_batch, event_keys,
+                                              raw_table)
 from annotation_insights.events.ingest import latest_allowed_us, validate_batch
 from annotation_insights.events.schema import EVENT_TYPES, EventError, validate_event
+from annotation_insights.store.queries import batch as batch_sql
 
 LATEST = latest_allowed_us()
 STORED = ("id", "type", "time_us", "project", "image", "labeler", "annotation", "session",
@@ -118,3 +122,24 @@ def test_a_batch_of_plain_times_stores_the_instants_the_validator_reads(moments,
         assert checked.table.column("time_us").to_pylist() == [event[2] for event in python]
     if separator == "T" and digits <= 6 and zone != "z" and None not in python:
         assert checked is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(ids=st.lists(texts, max_size=6))
+def test_a_small_batchs_ids_get_the_identities_the_batch_engine_gives_them(ids):
+    """Small batches are keyed in Python, larger ones by the engine: an event re-sent in
+    a batch of the other size must still be known as the same event."""
+    table = pa.table({"event_id": pa.array(ids, pa.string())})
+    engine_keys = _keys(engine.run(batch_sql.EVENT_ID_KEYS, batch_events=table))
+    assert event_keys(ids).tolist() == engine_keys.tolist()
+
+
+def test_an_event_resent_in_a_large_batch_is_the_one_stored_from_a_small_one():
+    good = {"type": "image.marked_null", "time": "2024-03-01T10:00:00Z", "project": "p",
+            "image": "i", "labeler": "l"}
+    small = validate_batch([{**good, "id": "zoë-1"}])
+    large = validate_batch([{**good, "id": f"e{i}"} for i in range(PYTHON_BATCH_MAX)]
+                           + [{**good, "id": "zoë-1"}])
+    assert small.keys[0] == large.keys[-1]
+    one = validate_event({**good, "id": "zoë-1"}, latest_time_us=LATEST)
+    assert batch_of_events([one]).keys[0] == small.keys[0]

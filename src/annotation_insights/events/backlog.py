@@ -54,6 +54,7 @@ log = logging.getLogger("annotation_insights")
 class _Ticket:
     workspace: Workspace
     batch: EventBatch
+    pairs: set[tuple[str, str]]  # the batch's, found before it waits for the writer
     result: IngestResult | None = None
     error: Exception | None = None
 
@@ -88,7 +89,7 @@ class RollupBacklog:
         """Store a batch's new events and backlog them. Batches that arrive while another
         group is being written are written together, in one transaction: a group commit,
         so one durable commit (the costliest step for a small batch) serves them all."""
-        ticket = _Ticket(workspace, batch)
+        ticket = _Ticket(workspace, batch, pairs(batch.table))
         with self._idle:
             self._in_flight += 1
         try:
@@ -152,7 +153,7 @@ class RollupBacklog:
     def _write(self, group: list[_Ticket]) -> None:
         try:
             with self._db.transaction() as tx:
-                results = [self.store(tx, t.workspace, t.batch) for t in group]
+                results = [self.store(tx, t.workspace, t.batch, t.pairs) for t in group]
         except Exception as exc:  # every batch of the group failed with it
             for ticket in group:
                 ticket.error = exc
@@ -160,14 +161,18 @@ class RollupBacklog:
         for ticket, result in zip(group, results):
             ticket.result = result
 
-    def store(self, tx: Transaction, workspace: Workspace, batch: EventBatch) -> IngestResult:
+    def store(self, tx: Transaction, workspace: Workspace, batch: EventBatch,
+              batch_pairs: set[tuple[str, str]] | None = None) -> IngestResult:
         """Store a batch's new events marked as backlogged, in the caller's transaction. A
-        number taken by a batch with no new events (or rolled back) is simply never seen."""
+        number taken by a batch with no new events (or rolled back) is simply never seen.
+        `batch_pairs`, the batch's (project, labeler) pairs if known, are those of its new
+        events when all of its events are new."""
         self._load(tx)
         batch_no = self._take_number()
         fresh, result = insert_new_events(tx, workspace, batch, backlog_batch=batch_no)
         if len(fresh):
-            ensure_placeholders(tx, workspace.id, pairs(fresh.table))
+            known = batch_pairs is not None and len(fresh) == len(batch)
+            ensure_placeholders(tx, workspace.id, batch_pairs if known else pairs(fresh.table))
             entry = _Entry(batch_no, workspace, fresh.table)
             tx.after_commit(lambda: self._add(entry))
         return result

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from annotation_insights.errors import InvalidEvents, PayloadTooLarge
 from annotation_insights.events.batch import (
-    EventBatch, batch_of_events, checked_batch, pairs, raw_table)
+    PYTHON_BATCH_MAX, EventBatch, batch_of_events, checked_batch, pairs, raw_table)
 from annotation_insights.events.schema import EventError, validate_event
 from annotation_insights.metrics.definitions import Facts, session_facts
 from annotation_insights.store.queries import ingest as ingest_sql, tenancy as tenancy_sql
@@ -49,6 +49,12 @@ def _check_size(events: int, max_events: int) -> None:
                               f"{events}. Split it into smaller batches.")
 
 
+# A request body up to this size is parsed by the JSON parser for `validate_batch`: a
+# typical event is ~200 bytes, so it holds about `PYTHON_BATCH_MAX` events, and reading
+# it into columns (`events/ndjson.py`) would cost a batch engine statement.
+PYTHON_BODY_MAX_BYTES = 48 << 10
+
+
 def validate_columns(table: pa.Table, *, max_events: int = 10_000,
                      future_tolerance_hours: int = 24) -> EventBatch | None:
     """The batch if every event in the columns is valid; None sends the caller to
@@ -61,7 +67,7 @@ def validate_batch(raw_events: Sequence[Any], *, max_events: int = 10_000,
                    future_tolerance_hours: int = 24) -> EventBatch:
     _check_size(len(raw_events), max_events)
     latest = latest_allowed_us(future_tolerance_hours)
-    table = raw_table(raw_events)
+    table = raw_table(raw_events) if len(raw_events) > PYTHON_BATCH_MAX else None
     batch = checked_batch(table, latest_us=latest) if table is not None else None
     if batch is not None:
         return batch

@@ -54,8 +54,10 @@ class DuckDBTransaction(Transaction):
         self._reference = reference
         self._writes_reference = False
         self.new_event_keys: dict[int, KeyRuns] = {}
+        self._unwritten: list[tuple[int, int | None, pa.Table]] = []  # see write_events
 
     def execute(self, sql: str, params: Params | None = None) -> list[tuple]:
+        self.write_events()
         if not self._writes_reference and writes_reference(sql):
             self._writes_reference = True
             self.after_commit(self._reference.changed)
@@ -68,6 +70,7 @@ class DuckDBTransaction(Transaction):
             self._staged.append(name)
 
     def stage_query(self, name: str, sql: str, params: Params | None = None) -> None:
+        self.write_events()
         # A temporary table lives in the transaction's connection, which closes with it.
         self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {DUCKDB.bind(sql)}",
                              DUCKDB.used(sql, params))
@@ -79,11 +82,25 @@ class DuckDBTransaction(Transaction):
         new = ~(self._event_keys.of(workspace_id).contains(keys) | pending.contains(keys))
         if new.any():
             table = batch.table if new.all() else batch.table.filter(pa.array(new))
-            self.stage_table("stage_events", ingest_sql.STAGE_EVENTS, table)
-            self.execute(ingest_sql.INSERT_EVENTS,
-                         {"workspace_id": workspace_id, "backlog_batch": backlog_batch})
+            self._unwritten.append((workspace_id, backlog_batch, table))
             pending.add(keys, where=new)
         return new
+
+    def write_events(self) -> None:
+        """Insert the new events of every batch so far in one statement: before any other
+        statement of the transaction (which may read them) and before it commits."""
+        if not self._unwritten:
+            return
+        unwritten, self._unwritten = self._unwritten, []
+        rows = [table.num_rows for _, _, table in unwritten]
+        workspace_ids = np.repeat([workspace_id for workspace_id, _, _ in unwritten], rows)
+        numbers = np.repeat([number or 0 for _, number, _ in unwritten], rows)
+        unnumbered = np.repeat([number is None for _, number, _ in unwritten], rows)
+        events = pa.concat_tables(table for _, _, table in unwritten)
+        events = events.append_column("workspace_id", pa.array(workspace_ids, pa.int32()))
+        events = events.append_column("backlog_batch", pa.array(numbers, pa.int64(), mask=unnumbered))
+        self.stage_table("stage_events", ingest_sql.STAGE_WRITTEN_EVENTS, events)
+        self.execute(ingest_sql.INSERT_EVENTS)
 
     def lock_workspace(self, workspace_id: int) -> None:
         """The database's single writer lock already serialises every write."""
@@ -209,6 +226,7 @@ class DuckDBDatabase(Database):
                 cursor.execute("ROLLBACK")
                 raise
             else:
+                tx.write_events()
                 cursor.execute("COMMIT")
                 for workspace_id, keys in tx.new_event_keys.items():
                     self._event_keys.of(workspace_id).add_runs(keys)

@@ -13,7 +13,8 @@ from annotation_insights.api.deps import DatabaseDep, SettingsDep, WriteKey
 from annotation_insights.api.schemas import EventIn, IngestResponse
 from annotation_insights.errors import BadRequest
 from annotation_insights.events.ndjson import json_body_table, ndjson_table
-from annotation_insights.events.ingest import IngestResult, ingest, validate_batch, validate_columns
+from annotation_insights.events.ingest import (PYTHON_BODY_MAX_BYTES, IngestResult, ingest, validate_batch,
+                                              validate_columns)
 from annotation_insights.settings import Settings
 from annotation_insights.store.database import Database
 from annotation_insights.tenancy.workspaces import Workspace
@@ -79,7 +80,9 @@ def _ingest_body(body: bytes, content_type: str, db: Database, workspace: Worksp
     releases the GIL, so requests prepare their batches side by side."""
     limits = {"max_events": settings.max_batch_events,
               "future_tolerance_hours": settings.future_tolerance_hours}
-    table = ndjson_table(body) if is_ndjson(content_type) else json_body_table(body)
+    table = None
+    if len(body) > PYTHON_BODY_MAX_BYTES:
+        table = ndjson_table(body) if is_ndjson(content_type) else json_body_table(body)
     batch = validate_columns(table, **limits) if table is not None else None
     if batch is None:
         batch = validate_batch(parse_events_body(body, content_type), **limits)

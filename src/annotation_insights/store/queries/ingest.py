@@ -8,19 +8,22 @@ STAGE_EVENTS = (
     ("image", "TEXT"), ("labeler", "TEXT"), ("annotation", "TEXT"), ("session", "TEXT"),
     ("model_assisted", "BOOLEAN"), ("reviewer", "TEXT"), ("class", "TEXT"))
 
-_INSERT_STAGED_EVENTS = """
-INSERT INTO events (workspace_id, event_id, type, time_us, project, image, labeler, annotation,
-                    session, model_assisted, reviewer, class{backlog})
-SELECT :workspace_id, event_id, type, time_us, project, image, labeler, annotation, session,
-       model_assisted, reviewer, class{backlog_value}
-FROM stage_events"""
+_EVENT_COLUMNS = ", ".join(column for column, _ in STAGE_EVENTS)
 
-# DuckDB: staged events are all new (the writer checked its key set first). Each carries
-# its rollup backlog batch's number, or none when its rollups are applied with it.
-INSERT_EVENTS = _INSERT_STAGED_EVENTS.format(backlog=", backlog_batch", backlog_value=", :backlog_batch")
+# DuckDB: staged events are all new (the writer checked its key set first), those of
+# every batch of a transaction in one statement (the statement's fixed cost, several
+# milliseconds on a busy server, is then paid once per group commit, not once per batch).
+# Each row names its workspace and its rollup backlog batch's number, or none when its
+# rollups are applied with it.
+STAGE_WRITTEN_EVENTS = (("workspace_id", "INTEGER"), *STAGE_EVENTS, ("backlog_batch", "BIGINT"))
+INSERT_EVENTS = f"""
+INSERT INTO events (workspace_id, {_EVENT_COLUMNS}, backlog_batch)
+SELECT workspace_id, {_EVENT_COLUMNS}, backlog_batch FROM stage_events"""
 
 # Concurrent writers: the unique index decides which events are new.
-INSERT_NEW_EVENTS = _INSERT_STAGED_EVENTS.format(backlog="", backlog_value="") + """
+INSERT_NEW_EVENTS = f"""
+INSERT INTO events (workspace_id, {_EVENT_COLUMNS})
+SELECT :workspace_id, {_EVENT_COLUMNS} FROM stage_events
 ON CONFLICT (workspace_id, event_id) DO NOTHING
 RETURNING event_id"""
 
