@@ -183,6 +183,8 @@ class IngestRun:
     request_ms: list[float] = field(default_factory=list)
     window_rates: list[float] = field(default_factory=list)  # events/s of consecutive windows
     body: str = "ndjson"  # how the batches were sent (`BODY_TYPES`)
+    batch: int = 5_000  # events a request
+    clients: int = 4
 
     @property
     def rate(self) -> float:
@@ -201,7 +203,7 @@ def http_ingest(url: str, slug: str, key: str, data: Dataset, *, batch: int = 5_
     if body == "json":
         bodies = ((json_list(ndjson), n) for ndjson, n in bodies)
     lock, done = threading.Lock(), queue.SimpleQueue()
-    run = IngestRun(body=body)
+    run = IngestRun(body=body, batch=batch, clients=clients)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": BODY_TYPES[body]}
 
     def client() -> None:

@@ -62,8 +62,11 @@ def rows_for_size(r: dict) -> list[Row]:
         rates = ing["window_rates"]
         med = statistics.median(rates) if rates else 0.0
         sent = " as JSON lists" if ing.get("body") == "json" else ""
-        add(f"HTTP ingest (5,000/batch, 4 clients{sent})", fmt_rate(med), fmt_rate(percentile(rates, 5)),
-            "≥ 100,000/s", judge(med >= 100_000, None, n),
+        shape = (ing.get("batch", 5_000), ing.get("clients", 4))
+        target = shape == (5_000, 4)  # the target's shape; any other is for comparison
+        add(f"HTTP ingest ({shape[0]:,}/batch, {shape[1]} clients{sent})", fmt_rate(med),
+            fmt_rate(percentile(rates, 5)), "≥ 100,000/s" if target else "",
+            judge(med >= 100_000, None, n) if target else "",
             f"{ing['events']:,} events in {ing['seconds']:.0f} s; {len(ing['errors'])} failed requests"
             + (f"; request p50 {fmt_ms(statistics.median(ing['request_ms']))}" if ing["request_ms"] else ""))
     for fmt in ("ndjson", "parquet"):

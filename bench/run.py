@@ -68,6 +68,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="events posted to measure HTTP ingest above --http-load-max (default 1M)")
     p.add_argument("--ingest-body", choices=tuple(BODY_TYPES), default="ndjson",
                    help="how HTTP ingest sends its batches: NDJSON or JSON lists (default ndjson)")
+    p.add_argument("--ingest-batch", type=int, default=5_000,
+                   help="events a request during HTTP ingest (default 5000, as the targets ask)")
+    p.add_argument("--ingest-clients", type=int, default=4,
+                   help="concurrent clients posting during HTTP ingest (default 4)")
     p.add_argument("--skip-import", action="store_true", help="do not time bulk import")
     p.add_argument("--import-repeat", type=int, default=3,
                    help="timed imports of each file, each into a fresh store (default 3)")
@@ -139,11 +143,13 @@ def run_size(n: int, args: argparse.Namespace, admin_url: str | None) -> dict:
     with Server(store, server_log) as server:
         if http_load:
             log(f"Loading {data.events:,} events over HTTP ({args.backend}) ...")
-            ingest = http_ingest(server.url, SLUG, keys["write"], data, body=args.ingest_body)
+            ingest = http_ingest(server.url, SLUG, keys["write"], data, body=args.ingest_body,
+                                 batch=args.ingest_batch, clients=args.ingest_clients)
         else:
             log(f"Posting {args.http_sample:,} events over HTTP to measure ingest ...")
             ingest = http_ingest(server.url, SAMPLE_SLUG, sample_keys["write"], data,
-                                 limit=args.http_sample, body=args.ingest_body)
+                                 limit=args.http_sample, body=args.ingest_body,
+                                 batch=args.ingest_batch, clients=args.ingest_clients)
         result["ingest"] = vars(ingest) | {"rate": ingest.rate}
         log(f"HTTP ingest: {ingest.rate:,.0f} events/s overall, {len(ingest.errors)} failed requests")
         plan = QueryPlan(SLUG, data.end, demo_projects(data.spec)[0]["slug"], demo_labelers(data.spec)[0]["id"],
