@@ -263,3 +263,24 @@ def test_an_event_resent_under_another_project_leaves_that_project_unnamed(db):
                                           *worked_events(prefix="f")[1:3]]))
     assert db.read("SELECT slug FROM projects") == [("p",)]
     assert db.read("SELECT id FROM labelers ORDER BY id") == [("A",)]
+
+
+def test_a_group_whose_events_cannot_be_stored_fails_whole_and_stores_nothing(db, monkeypatch):
+    """The group's events are inserted last, just before the commit: an insert that
+    fails there must roll the group back, leaving every batch's ids free to send again."""
+    workspace = create_workspace(db, "acme")
+    events = worked_events()
+    execute = DuckDBTransaction.execute
+
+    def failing(tx, sql, params=None):
+        if sql == ingest_sql.INSERT_EVENTS:
+            raise RuntimeError("disk full")
+        return execute(tx, sql, params)
+
+    monkeypatch.setattr(DuckDBTransaction, "execute", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest(db, workspace, validate_batch(events))
+    monkeypatch.setattr(DuckDBTransaction, "execute", execute)
+    assert db.read("SELECT count(*) FROM events")[0][0] == 0
+    assert ingest(db, workspace, validate_batch(events)).accepted == len(events)
+    assert _stats(db, workspace) == WORKED_STATS

@@ -222,11 +222,11 @@ class DuckDBDatabase(Database):
             cursor.execute("BEGIN TRANSACTION")
             try:
                 yield tx
+                tx.write_events()  # those of its last batches, or rolled back with the rest
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
             else:
-                tx.write_events()
                 cursor.execute("COMMIT")
                 for workspace_id, keys in tx.new_event_keys.items():
                     self._event_keys.of(workspace_id).add_runs(keys)
