@@ -217,12 +217,11 @@ def test_the_batches_of_one_group_commit_are_stored_together_each_as_its_own(db,
     monkeypatch.setattr(DuckDBTransaction, "execute", lambda tx, sql, params=None: (
         inserts.append(sql) if sql == ingest_sql.INSERT_EVENTS else None) or execute(tx, sql, params))
     results, threads = {}, {}
-
     backlog = db.rollup_backlog
 
     def post(name):
-        workspace, events = batches[name]
-        batch = validate_batch(events)
+        workspace, sent = batches[name]
+        batch = validate_batch(sent)
         threads[name] = threading.Thread(target=lambda: results.update({name: ingest(db, workspace, batch)}))
         threads[name].start()
 
