@@ -91,14 +91,14 @@ class DuckDBTransaction(Transaction):
         statement of the transaction (which may read them) and before it commits."""
         if not self._unwritten:
             return
-        unwritten, self._unwritten = self._unwritten, []
-        rows = [table.num_rows for _, _, table in unwritten]
-        workspace_ids = np.repeat([workspace_id for workspace_id, _, _ in unwritten], rows)
-        numbers = np.repeat([number or 0 for _, number, _ in unwritten], rows)
-        unnumbered = np.repeat([number is None for _, number, _ in unwritten], rows)
-        events = pa.concat_tables(table for _, _, table in unwritten)
-        events = events.append_column("workspace_id", pa.array(workspace_ids, pa.int32()))
-        events = events.append_column("backlog_batch", pa.array(numbers, pa.int64(), mask=unnumbered))
+        workspace_ids, numbers, tables = zip(*self._unwritten)
+        self._unwritten = []
+        rows = [table.num_rows for table in tables]
+        events = pa.concat_tables(tables)
+        events = events.append_column("workspace_id", pa.array(np.repeat(workspace_ids, rows), pa.int32()))
+        events = events.append_column("backlog_batch", pa.array(
+            np.repeat([number or 0 for number in numbers], rows), pa.int64(),
+            mask=np.repeat([number is None for number in numbers], rows)))
         self.stage_table("stage_events", ingest_sql.STAGE_WRITTEN_EVENTS, events)
         self.execute(ingest_sql.INSERT_EVENTS)
 
