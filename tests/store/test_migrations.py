@@ -60,8 +60,22 @@ def _annotation_facts_keyed_by_text(db) -> None:
     assert db.read("SELECT count(*) FROM session_annotations WHERE annotation IS NULL") == [(0,)]
 
 
+def _without_image_fact_days(db) -> None:
+    """Undo migration 9: PostgreSQL without the counts of image facts by day (and their
+    triggers) or the indexes by labeler and project."""
+    if db.dialect.name != "postgresql":
+        return
+    with db.transaction() as tx:
+        tx.execute("DROP TABLE image_fact_days")
+        tx.execute("DROP FUNCTION count_image_fact_days CASCADE")  # and its triggers
+        for index in ("sessions_by_labeler", "sessions_by_project", "review_days_by_labeler",
+                      "session_images_by_labeler"):
+            tx.execute(f"DROP INDEX {index}")
+
+
 def _image_facts_without_priors(db) -> None:
     """Undo migration 8: the (session, image) facts without their priors."""
+    _without_image_fact_days(db)
     with db.transaction() as tx:
         for flag in IMAGE_FLAGS:
             tx.execute(f"ALTER TABLE session_images DROP COLUMN prior_{flag}")

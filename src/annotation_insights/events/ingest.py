@@ -162,6 +162,7 @@ def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
     if facts.reviews.num_rows:
         tx.stage_table("stage_review_days", ingest_sql.STAGE_REVIEW_DAYS, facts.reviews)
         tx.execute(ingest_sql.UPSERT_REVIEW_DAYS, params)
+        tx.update_statistics({"review_days": facts.reviews.num_rows})  # at most that many new
 
 
 def _apply_session_facts(tx: Transaction, params: dict, facts: Facts) -> None:

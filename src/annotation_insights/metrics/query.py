@@ -17,6 +17,7 @@ from annotation_insights.metrics.definitions import (
     PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
 from annotation_insights.store.queries import stats as stats_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Reader
+from annotation_insights.store.dialect import Dialect
 from annotation_insights.tenancy.workspaces import Workspace
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -63,11 +64,13 @@ class StatsQuery:
             start_date = availability
         return cls(start_date, end_date, project or None, user_id or None, tuple(notices))
 
-    @property
-    def images_by_priors(self) -> bool:
-        """Whether the distinct images can be counted by their facts' priors, which are
-        over every labeler's facts: not for one labeler's images (queries/stats.py)."""
-        return self.user_id is None
+    def image_counting(self, dialect: Dialect, *, by_labeler: bool = False) -> str:
+        """How the distinct images are counted (queries/stats.py): by their facts'
+        priors, which are over every labeler's facts, unless the images are one
+        labeler's (`userId`, or the groups of a series `by_labeler`)."""
+        if self.user_id is not None or by_labeler:
+            return stats_sql.BY_IMAGE
+        return stats_sql.BY_FACT_DAYS if dialect.counts_image_fact_days else stats_sql.BY_PRIORS
 
     def params(self, workspace: Workspace) -> dict:
         return {"workspace_id": workspace.id, "start_date": self.start, "end_date": self.end,
@@ -77,15 +80,15 @@ class StatsQuery:
 def run_stats(db: Database, workspace: Workspace, query: StatsQuery) -> dict:
     """The full `GET /{workspace}/stats` answer for a validated query."""
     with db.snapshot() as reader:
-        return _answer(reader, workspace, query)
+        return _answer(reader, workspace, query, db.dialect)
 
 
-def _answer(db: Reader, workspace: Workspace, query: StatsQuery) -> dict:
+def _answer(db: Reader, workspace: Workspace, query: StatsQuery, dialect: Dialect) -> dict:
     projects = {row[0]: {"slug": row[0], "name": row[1], "type": row[2]}
                 for row in db.read_reference(tenancy_sql.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.project is not None and query.project not in projects:
         raise NotFound(f"No project {query.project!r} in workspace {workspace.slug!r}.")
-    totals = db.read(stats_sql.STATS_TOTALS[query.images_by_priors], query.params(workspace))
+    totals = db.read(stats_sql.STATS_TOTALS[query.image_counting(dialect)], query.params(workspace))
     pairs, images = split_totals(totals)
     labeled, marked_null, model_assisted = images[0][2][:3]
     rows = [shape_row(pairs[key], project=projects[key[0]], labeler_id=key[1],

@@ -19,6 +19,7 @@ from annotation_insights.metrics.definitions import (
 from annotation_insights.metrics.query import StatsQuery, split_totals
 from annotation_insights.store.queries import stats as stats_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Reader
+from annotation_insights.store.dialect import Dialect
 from annotation_insights.tenancy.workspaces import Workspace
 
 GRANULARITIES = ("day", "week", "month")
@@ -105,19 +106,19 @@ def shape_metrics(totals: PairTotals, unique: UniqueImages) -> dict:
 def run_timeseries(db: Database, workspace: Workspace, query: TimeseriesQuery) -> dict:
     """The `GET /{workspace}/stats/timeseries` answer: zero-filled periods, groups, range total."""
     with db.snapshot() as reader:
-        return _series(reader, workspace, query)
+        return _series(reader, workspace, query, db.dialect)
 
 
-def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery) -> dict:
+def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery, dialect: Dialect) -> dict:
     projects = {row[0]: {"id": row[0], "name": row[1]}
                 for row in db.read_reference(tenancy_sql.SELECT_PROJECTS, {"workspace_id": workspace.id})}
     if query.stats.project is not None and query.stats.project not in projects:
         raise NotFound(f"No project {query.stats.project!r} in workspace {workspace.slug!r}.")
     params = query.stats.params(workspace) | {"unit": query.granularity,
                                                "group_by": query.group_by}
-    by_priors = query.stats.images_by_priors and query.group_by != "labeler"
+    counting = query.stats.image_counting(dialect, by_labeler=query.group_by == "labeler")
     grouped, images = split_totals(db.read(
-        stats_sql.SERIES_TOTALS[query.group_by is not None, by_priors], params))
+        stats_sql.SERIES_TOTALS[query.group_by is not None, counting], params))
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
     for period, group, values in images:
         rolled_period, rolled_group, *counts = values[:5]

@@ -46,7 +46,7 @@ MANIFEST = "manifest.json"
 PAGE_ROWS = 20_000
 # Derived from `events` by ingest, or bookkeeping: rebuilt, never copied.
 DERIVED_TABLES = frozenset(("sessions", "session_images", "session_annotations", "review_days",
-                            "rollup_progress", "schema_version"))
+                            "image_fact_days", "rollup_progress", "schema_version"))
 
 Progress = Callable[[str, int], None]
 _TEXT, _BIG, _BOOL, _TIME = pa.string(), pa.int64(), pa.bool_(), pa.timestamp("us")

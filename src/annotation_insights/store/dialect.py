@@ -36,6 +36,9 @@ class Dialect:
     # Whether a stored (session, annotation) fact's flags change by another row rather
     # than by an update (queries/ingest.py, LOOKUP_SESSION_ANNOTATIONS).
     appends_annotation_flags: bool = False
+    # Whether a range's distinct images are counted from `image_fact_days` (PostgreSQL,
+    # which reads rows: queries/ingest.py) rather than from the facts.
+    counts_image_fact_days: bool = False
 
     def bind(self, sql: str) -> str:
         return _bind(self.param_template, sql)
@@ -76,4 +79,4 @@ def _bind(template: str, sql: str) -> str:
 
 DUCKDB = Dialect("duckdb", "${}", unique_text="USING COMPRESSION zstd", merges_by_row_number=True,
                  appends_annotation_flags=True)
-POSTGRESQL = Dialect("postgresql", "%({})s", bounds_merges_by_date=False)
+POSTGRESQL = Dialect("postgresql", "%({})s", bounds_merges_by_date=False, counts_image_fact_days=True)

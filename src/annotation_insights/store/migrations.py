@@ -9,7 +9,9 @@ ingest maintains, so a query costs what its answer needs rather than a rescan of
 from __future__ import annotations
 
 from annotation_insights.store.queries.batch import ANNOTATION_KEY, IMAGE_KEY
-from annotation_insights.store.queries.ingest import EARLIER_FACTS, IMAGE_FLAGS, NEW_PRIORS, SET_PRIORS
+from annotation_insights.store.queries.ingest import (
+    CREATE_IMAGE_FACT_DAYS, CREATE_IMAGE_FACT_DAYS_FUNCTION, CREATE_IMAGE_FACT_DAYS_TRIGGERS,
+    EARLIER_FACTS, FILL_IMAGE_FACT_DAYS, IMAGE_FLAGS, NEW_PRIORS, SET_PRIORS)
 
 Statement = str | tuple[str, str]  # plain SQL, or (dialect name, SQL) for one backend only
 # `{unique_text}` marks a text column whose value differs on nearly every row; each
@@ -238,6 +240,22 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
            WHERE session_images.workspace_id = p.workspace_id
              AND session_images.session_key = p.session_key AND session_images.image = p.image""",
         ("postgresql", "CREATE INDEX session_images_by_image ON session_images (workspace_id, image_key)"),
+    ]),
+    # PostgreSQL answers a range from rows it finds by index: a range's distinct images
+    # from the counts of its facts by day (queries/ingest.py: `image_fact_days`, filled
+    # here from the stored facts, then kept by triggers), and one labeler's or project's
+    # answer from its own rows rather than every row of the range filtered (a labeler's
+    # 90 days at 10M events read 340,000 facts for 1,000).
+    (9, [
+        ("postgresql", CREATE_IMAGE_FACT_DAYS),
+        ("postgresql", FILL_IMAGE_FACT_DAYS),
+        ("postgresql", CREATE_IMAGE_FACT_DAYS_FUNCTION),
+        *(("postgresql", trigger) for trigger in CREATE_IMAGE_FACT_DAYS_TRIGGERS),
+        ("postgresql", "CREATE INDEX sessions_by_labeler ON sessions (workspace_id, labeler, session_date)"),
+        ("postgresql", "CREATE INDEX sessions_by_project ON sessions (workspace_id, project, session_date)"),
+        ("postgresql", "CREATE INDEX review_days_by_labeler ON review_days (workspace_id, labeler, review_date)"),
+        ("postgresql", "CREATE INDEX session_images_by_labeler "
+                       "ON session_images (workspace_id, labeler, session_date)"),
     ]),
 ]
 

@@ -357,3 +357,65 @@ SELECT :workspace_id, project, labeler, review_date, approved, rejected FROM sta
 ON CONFLICT (workspace_id, project, labeler, review_date) DO UPDATE SET
     approved = r.approved + excluded.approved,
     rejected = r.rejected + excluded.rejected"""
+
+# --- PostgreSQL: a range's distinct images by day ------------------------------------
+# A range's images with a flag are its facts with the flag and no prior in the range
+# (UPDATE_IMAGE_PRIORS), so only each fact's date, project, flag and prior date matter to
+# that count. PostgreSQL reads rows, not columns: at 10M events it took ~70 ms to count
+# a 90-day range's 340,000 facts, and ~100 ms a year's 1.3M. It counts them instead from
+# `image_fact_days`, the number of facts of each (date, project, flag, prior date), none
+# being `-infinity`: ~53,000 rows for that year, however many events it holds. Triggers
+# keep it, so every statement that changes a fact (insert, merge, new priors, a moved
+# session, the migration that made it) changes its counts in the same transaction.
+# DuckDB scans the facts' few columns in a few milliseconds and keeps none of this.
+IMAGE_FLAG_BITS = {flag: 1 << i for i, flag in enumerate(IMAGE_FLAGS)}  # as `STATS_TOTALS` ORs them
+NO_PRIOR = "DATE '-infinity'"
+_FACT_DAY_KEY = "workspace_id, session_date, project, flag, prior_date"
+
+
+def _fact_days(facts: str, sign: int) -> str:
+    return "\n    UNION ALL\n    ".join(
+        f"SELECT workspace_id, session_date, project, CAST({bit} AS SMALLINT) AS flag, "
+        f"coalesce(prior_{flag}, {NO_PRIOR}) AS prior_date, {sign} AS facts FROM {facts} WHERE {flag}"
+        for flag, bit in IMAGE_FLAG_BITS.items())
+
+
+def _count_fact_days(*changes: tuple[str, int]) -> str:
+    """Add the changed facts' counts (+1 for a new row, -1 for an old one)."""
+    union = "\n    UNION ALL\n    ".join(_fact_days(facts, sign) for facts, sign in changes)
+    return f"""
+INSERT INTO image_fact_days AS d ({_FACT_DAY_KEY}, facts)
+SELECT {_FACT_DAY_KEY}, sum(facts) FROM (
+    {union}) AS changes
+GROUP BY {_FACT_DAY_KEY} HAVING sum(facts) <> 0
+ON CONFLICT ({_FACT_DAY_KEY}) DO UPDATE SET facts = d.facts + excluded.facts;"""
+
+
+CREATE_IMAGE_FACT_DAYS = f"""CREATE TABLE image_fact_days (
+    workspace_id INTEGER NOT NULL,
+    session_date DATE NOT NULL,
+    project TEXT NOT NULL,
+    flag SMALLINT NOT NULL,
+    prior_date DATE NOT NULL,
+    facts BIGINT NOT NULL,
+    PRIMARY KEY ({_FACT_DAY_KEY}))"""
+
+FILL_IMAGE_FACT_DAYS = _count_fact_days(("session_images", 1)).rstrip(";")
+
+# One function for both triggers, as in PostgreSQL's manual ("Auditing with Transition
+# Tables"): a statement reads only the transition tables its trigger has. Facts are
+# never deleted (a workspace's history only grows), so no trigger counts deletions.
+CREATE_IMAGE_FACT_DAYS_FUNCTION = f"""
+CREATE FUNCTION count_image_fact_days() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN {_count_fact_days(("new_facts", 1))}
+    ELSE {_count_fact_days(("new_facts", 1), ("old_facts", -1))}
+    END IF;
+    RETURN NULL;
+END $$"""
+
+CREATE_IMAGE_FACT_DAYS_TRIGGERS = tuple(
+    f"""CREATE TRIGGER image_fact_days_{operation.lower()} AFTER {operation} ON session_images
+        REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION count_image_fact_days()"""
+    for operation, transition in (("INSERT", "NEW TABLE AS new_facts"),
+                                  ("UPDATE", "OLD TABLE AS old_facts NEW TABLE AS new_facts")))

@@ -1,11 +1,19 @@
 """SPEC §5's answers read from the rollups: the stats endpoint's pair totals and
 distinct images, and the dashboard's time series."""
 
-from annotation_insights.store.queries.ingest import IMAGE_FLAGS
+from annotation_insights.store.queries.ingest import IMAGE_FLAG_BITS, IMAGE_FLAGS
 
-_RANGE = """workspace_id = :workspace_id AND {date} BETWEEN :start_date AND :end_date
-  AND (CAST(:project AS TEXT) IS NULL OR project = :project)
+# `image_fact_days` has no labeler: it is read only when the answer has none.
+_PROJECT_RANGE = """workspace_id = :workspace_id AND {date} BETWEEN :start_date AND :end_date
+  AND (CAST(:project AS TEXT) IS NULL OR project = :project)"""
+_RANGE = _PROJECT_RANGE + """
   AND (CAST(:labeler AS TEXT) IS NULL OR labeler = :labeler)"""
+
+# How a range's distinct images are counted: by grouping the facts by image (one
+# labeler's images: the priors are over every labeler's facts), by the facts with no
+# prior in the range (DuckDB), or by the counts of those facts by day (PostgreSQL:
+# `Dialect.counts_image_fact_days`; queries/ingest.py, `image_fact_days`).
+BY_IMAGE, BY_PRIORS, BY_FACT_DAYS = "image", "priors", "fact_days"
 
 
 # A session's counts, in the order of `metrics.definitions.PairTotals`.
@@ -42,11 +50,12 @@ def _padded(*values: str) -> str:
 # The third part counts the range's distinct images. Over a workspace or a project, by
 # the facts with no prior of their flag in the range (queries/ingest.py:
 # UPDATE_IMAGE_PRIORS): a filtered count where grouping ~280,000 images by key took
-# 25-30 ms of a 90-day answer at 10M events. A labeler's own distinct images are not
-# what those priors tell (the priors are over every labeler's facts), so with a labeler
-# each image's three flags are OR-ed over its facts as bits of one integer (labeled 1,
-# marked null 2, model-assisted 4) and the images counted by bit: few facts, one
-# aggregate a distinct image instead of three `bool_or`.
+# 25-30 ms of a 90-day answer at 10M events; on PostgreSQL by the counts of such facts
+# by day. A labeler's own distinct images are not what those priors tell (the priors are
+# over every labeler's facts), so with a labeler each image's three flags are OR-ed over
+# its facts as bits of one integer (labeled 1, marked null 2, model-assisted 4) and the
+# images counted by bit: few facts, one aggregate a distinct image instead of three
+# `bool_or`.
 _PAIR_TOTALS = f"""
 SELECT {PART_SESSIONS} AS part, project, labeler, {_sums(*_SESSION_COUNTS)}
 FROM sessions WHERE {_RANGE.format(date="session_date")}
@@ -58,20 +67,34 @@ GROUP BY project, labeler
 UNION ALL
 SELECT {PART_IMAGES}, CAST(NULL AS TEXT), CAST(NULL AS TEXT),"""
 
-# A fact that is its image's first with the flag since `since` (a date).
-_FIRST_SINCE = "{flag} AND (prior_{flag} IS NULL OR prior_{flag} < {since})"
 
-# Keyed by whether the images are counted by the priors (`StatsQuery.images_by_priors`).
-STATS_TOTALS = {True: f"""{_PAIR_TOTALS}
-       {_padded(*(f"count(*) FILTER (WHERE {_FIRST_SINCE.format(flag=flag, since=':start_date')})"
-                   for flag in IMAGE_FLAGS))}
-FROM session_images WHERE {_RANGE.format(date="session_date")}""", False: f"""{_PAIR_TOTALS}
-       {_padded("count(*) FILTER (WHERE (flags & 1) <> 0)", "count(*) FILTER (WHERE (flags & 2) <> 0)",
-                "count(*) FILTER (WHERE (flags & 4) <> 0)")}
+def _first_facts(counting: str, flag: str, since: str) -> str:
+    """How many of the range's facts (or fact days) are their image's first with `flag`
+    since the date `since`."""
+    if counting == BY_FACT_DAYS:
+        return (f"coalesce(CAST(sum(facts) FILTER (WHERE flag = {IMAGE_FLAG_BITS[flag]} "
+                f"AND prior_date < {since}) AS BIGINT), 0)")
+    return f"count(*) FILTER (WHERE {flag} AND (prior_{flag} IS NULL OR prior_{flag} < {since}))"
+
+
+def _firsts_since(counting: str, since: str) -> list[str]:
+    return [_first_facts(counting, flag, since) for flag in IMAGE_FLAGS]
+
+
+_STATS_IMAGES = {
+    BY_PRIORS: f"""{_padded(*_firsts_since(BY_PRIORS, ":start_date"))}
+FROM session_images WHERE {_RANGE.format(date="session_date")}""",
+    BY_FACT_DAYS: f"""{_padded(*_firsts_since(BY_FACT_DAYS, ":start_date"))}
+FROM image_fact_days WHERE {_PROJECT_RANGE.format(date="session_date")}""",
+    BY_IMAGE: f"""{_padded("count(*) FILTER (WHERE (flags & 1) <> 0)", "count(*) FILTER (WHERE (flags & 2) <> 0)",
+                     "count(*) FILTER (WHERE (flags & 4) <> 0)")}
 FROM (SELECT bit_or(CAST(labeled AS INTEGER) | 2 * CAST(marked_null AS INTEGER)
                     | 4 * CAST(model_assisted AS INTEGER)) AS flags
       FROM session_images WHERE {_RANGE.format(date="session_date")}
       GROUP BY image_key) AS images"""}
+
+# Keyed by how the images are counted (`StatsQuery.image_counting`).
+STATS_TOTALS = {counting: f"{_PAIR_TOTALS}\n       {images}" for counting, images in _STATS_IMAGES.items()}
 
 # --- time series (dashboard) ---------------------------------------------------------
 # `:unit` is 'day', 'week' (ISO weeks, from Monday) or 'month'. Dates are cast to TIMESTAMP
@@ -107,29 +130,39 @@ SELECT {PART_IMAGES}, period, grp,"""
 # distinct images, by grouping them (counting each image's flags per set first, as
 # `STATS_TOTALS` does, is faster on DuckDB but half again slower on PostgreSQL, which
 # sorts for each set).
-_FIRST_IN_PERIOD = ("CASE WHEN grouping(period) = 1 THEN count(*) FILTER (WHERE {in_range}) "
-                    "ELSE count(*) FILTER (WHERE {in_period}) END")
-_IMAGE_COUNTS = {True: _padded("grouping(period)", "grouping(grp)", *(_FIRST_IN_PERIOD.format(
-                     in_range=_FIRST_SINCE.format(flag=flag, since=":start_date"),
-                     in_period=_FIRST_SINCE.format(flag=flag, since="greatest(period, CAST(:start_date AS DATE))"))
-                     for flag in IMAGE_FLAGS)),
-                 False: _padded("grouping(period)", "grouping(grp)",
-                                *(f"count(DISTINCT CASE WHEN {flag} THEN image_key END)" for flag in IMAGE_FLAGS))}
+def _image_counts(counting: str) -> str:
+    if counting == BY_IMAGE:
+        return _padded("grouping(period)", "grouping(grp)",
+                       *(f"count(DISTINCT CASE WHEN {flag} THEN image_key END)" for flag in IMAGE_FLAGS))
+    in_range = _firsts_since(counting, ":start_date")
+    in_period = _firsts_since(counting, "greatest(period, CAST(:start_date AS DATE))")
+    return _padded("grouping(period)", "grouping(grp)", *(
+        f"CASE WHEN grouping(period) = 1 THEN {whole} ELSE {part} END" for whole, part in zip(in_range, in_period)))
 
 
-def _series_totals(sets: str, by_priors: bool) -> str:
+# What the images are counted from: (session, image) facts, or their counts by day, whose
+# groups can be projects but not labelers.
+_SERIES_IMAGES = {BY_IMAGE: f"""image_key, {", ".join(IMAGE_FLAGS)}
+      FROM session_images WHERE {_RANGE.format(date="session_date")}""",
+                  BY_PRIORS: f"""{", ".join(IMAGE_FLAGS)}, {", ".join(f"prior_{flag}" for flag in IMAGE_FLAGS)}
+      FROM session_images WHERE {_RANGE.format(date="session_date")}""",
+                  BY_FACT_DAYS: f"""flag, prior_date, facts
+      FROM image_fact_days WHERE {_PROJECT_RANGE.format(date="session_date")}"""}
+_PROJECT_GROUP = "CASE CAST(:group_by AS TEXT) WHEN 'project' THEN project ELSE '' END"
+
+
+def _series_totals(sets: str, counting: str) -> str:
+    group = _PROJECT_GROUP if counting == BY_FACT_DAYS else _GROUP
     return f"""{_SERIES_PAIR_TOTALS}
-       {_IMAGE_COUNTS[by_priors]}
-FROM (SELECT {_PERIOD.format(date="session_date")} AS period, {_GROUP} AS grp, image_key,
-             {", ".join(IMAGE_FLAGS)}, {", ".join(f"prior_{flag}" for flag in IMAGE_FLAGS)}
-      FROM session_images WHERE {_RANGE.format(date="session_date")}) AS facts
+       {_image_counts(counting)}
+FROM (SELECT {_PERIOD.format(date="session_date")} AS period, {group} AS grp, {_SERIES_IMAGES[counting]}) AS facts
 GROUP BY GROUPING SETS ({sets})"""
 
 
-# Keyed by (whether the series is grouped, whether its images are counted by the priors).
-# An ungrouped series (the default) has one group, '', so it needs only the periods and
-# the range: half the counting (a 90-day daily series at 50M events 625 -> 291 ms on
-# DuckDB; at 1M on PostgreSQL 29 -> 21 ms).
-SERIES_TOTALS = {(grouped, by_priors): _series_totals(
-    "(period, grp), (period), (grp), ()" if grouped else "(period, grp), (grp)", by_priors)
-    for grouped in (False, True) for by_priors in (False, True)}
+# Keyed by (whether the series is grouped, how its images are counted). An ungrouped
+# series (the default) has one group, '', so it needs only the periods and the range:
+# half the counting (a 90-day daily series at 50M events 625 -> 291 ms on DuckDB; at 1M
+# on PostgreSQL 29 -> 21 ms).
+SERIES_TOTALS = {(grouped, counting): _series_totals(
+    "(period, grp), (period), (grp), ()" if grouped else "(period, grp), (grp)", counting)
+    for grouped in (False, True) for counting in (BY_IMAGE, BY_PRIORS, BY_FACT_DAYS)}
