@@ -103,3 +103,12 @@ def test_an_answer_reads_its_own_rows(db):
     scans = _plan(db, stats_sql.STATS_TOTALS[whole.image_counting(db.dialect)], whole.params(workspace))
     assert {scan["Relation Name"] for scan in scans} == {"sessions", "review_days", "image_fact_days"}
 
+
+def test_an_answer_is_planned_for_its_own_values_and_leaves_the_connection_as_it_was(db):
+    """psycopg prepares a statement run five times; PostgreSQL's generic plan for an
+    answer knows no range or filter (a year's answer at 10M events 164 ms instead of 35)."""
+    settings = "SELECT current_setting('plan_cache_mode'), current_setting('max_parallel_workers_per_gather')"
+    with db.snapshot() as reader:
+        assert reader.read(settings) == [("force_custom_plan", "0")]
+    with db.transaction() as tx:  # the pool's connections write with the server's own settings
+        assert tx.execute(settings) == [("auto", "2")]

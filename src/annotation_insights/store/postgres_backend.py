@@ -212,7 +212,14 @@ class PostgresDatabase(Database):
     @contextmanager
     def snapshot(self) -> Iterator[Reader]:
         with self._pool.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # An answer's statement is planned for its values: psycopg prepares a statement
+            # run five times, and PostgreSQL's generic plan for it (no range, no filter
+            # known) then read a year's answer at 10M events in 164 ms instead of 35. And
+            # on one core: starting parallel workers cost a 7-day answer 2.4 -> 6.8 ms and
+            # saved a year's 47 -> 37, while the other core serves the next request.
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                         "SET LOCAL plan_cache_mode = force_custom_plan; "
+                         "SET LOCAL max_parallel_workers_per_gather = 0")
             yield _ConnectionReader(conn)
 
     @contextmanager
