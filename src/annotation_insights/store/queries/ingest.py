@@ -363,13 +363,16 @@ ON CONFLICT (workspace_id, project, labeler, review_date) DO UPDATE SET
 # (UPDATE_IMAGE_PRIORS), so only each fact's date, project, flag and prior date matter to
 # that count. PostgreSQL reads rows, not columns: at 10M events it took ~70 ms to count
 # a 90-day range's 340,000 facts, and ~100 ms a year's 1.3M. It counts them instead from
-# `image_fact_days`, the number of facts of each (date, project, flag, prior date), none
-# being `-infinity`: ~53,000 rows for that year, however many events it holds. Triggers
-# keep it, so every statement that changes a fact (insert, merge, new priors, a moved
-# session, the migration that made it) changes its counts in the same transaction.
-# DuckDB scans the facts' few columns in a few milliseconds and keeps none of this.
+# `image_fact_days`, the number of facts of each (date, project, flag, prior date):
+# ~53,000 rows for that year, however many events it holds. Triggers keep it, so every
+# statement that changes a fact (insert, merge, new priors, a moved session, the
+# migration that made it) changes its counts in the same transaction. DuckDB scans the
+# facts' few columns in a few milliseconds and keeps none of this.
 IMAGE_FLAG_BITS = {flag: 1 << i for i, flag in enumerate(IMAGE_FLAGS)}  # as `STATS_TOTALS` ORs them
-NO_PRIOR = "DATE '-infinity'"
+# "No prior" as a prior date (a key column holds no NULL): a day before any range, as a
+# range starts on the availability date at the earliest. Not `-infinity`, which psycopg
+# cannot read into a Python date (anyone's `SELECT *` of the table would fail).
+NO_PRIOR = "DATE '0001-01-01'"
 _FACT_DAY_KEY = "workspace_id, session_date, project, flag, prior_date"
 
 
