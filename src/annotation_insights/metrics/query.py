@@ -66,8 +66,9 @@ class StatsQuery:
 
     def image_counting(self, dialect: Dialect, *, by_labeler: bool = False) -> str:
         """How the distinct images are counted (queries/stats.py): by their facts'
-        priors, which are over every labeler's facts, unless the images are one
-        labeler's (`userId`, or the groups of a series `by_labeler`)."""
+        priors (on PostgreSQL, by the counts of such facts by day), which are over every
+        labeler's facts, unless the images are one labeler's (`userId`, or the groups of
+        a series `by_labeler`): then by grouping that labeler's facts by image."""
         if self.user_id is not None or by_labeler:
             return stats_sql.BY_IMAGE
         return stats_sql.BY_FACT_DAYS if dialect.counts_image_fact_days else stats_sql.BY_PRIORS
