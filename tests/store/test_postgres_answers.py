@@ -21,7 +21,7 @@ pytestmark = pytest.mark.backends("postgresql")
 
 # Each flag's facts by day, project and prior date, counted from the facts themselves.
 FACTS_BY_DAY = """
-SELECT session_date, project, flag, coalesce(prior, DATE '0001-01-01'), count(*)
+SELECT session_date, project, flag, coalesce(prior - DATE '1970-01-01', -2147483648), count(*)
 FROM (SELECT session_date, project, 1 AS flag, prior_labeled AS prior FROM session_images WHERE labeled
       UNION ALL
       SELECT session_date, project, 2, prior_marked_null FROM session_images WHERE marked_null
@@ -65,7 +65,7 @@ def test_image_fact_days_count_the_facts_through_every_change(db, monkeypatch):
     assert ingest_sql.MOVE_SESSION_IMAGES in ran
     assert any(sql in ran for sql in ingest_sql.MERGE_SESSION_IMAGES[False])
     assert db.read("SELECT count(*) FROM session_images WHERE prior_labeled IS NOT NULL")[0][0] > 100
-    counted = set(db.read("SELECT session_date, project, flag, prior_date, facts "
+    counted = set(db.read("SELECT session_date, project, flag, prior_day, facts "
                           "FROM image_fact_days WHERE facts <> 0"))
     assert counted == set(db.read(FACTS_BY_DAY))
 

@@ -369,17 +369,20 @@ ON CONFLICT (workspace_id, project, labeler, review_date) DO UPDATE SET
 # migration that made it) changes its counts in the same transaction. DuckDB scans the
 # facts' few columns in a few milliseconds and keeps none of this.
 IMAGE_FLAG_BITS = {flag: 1 << i for i, flag in enumerate(IMAGE_FLAGS)}  # as `STATS_TOTALS` ORs them
-# "No prior" as a prior date (a key column holds no NULL): a day before any range, as a
-# range starts on the availability date at the earliest. Not `-infinity`, which psycopg
-# cannot read into a Python date (anyone's `SELECT *` of the table would fail).
-NO_PRIOR = "DATE '0001-01-01'"
-_FACT_DAY_KEY = "workspace_id, session_date, project, flag, prior_date"
+# A prior date is kept as its day number since 1970 (`DAY_NUMBER`), and "no prior" as the
+# smallest integer, before any date a range can start on (a key column holds no NULL).
+# Not a date: `-infinity` cannot be read into a Python date (anyone's `SELECT *` of the
+# table would fail), and year 1 is a date an event may have.
+DAY_NUMBER = "({date} - DATE '1970-01-01')"
+NO_PRIOR = "-2147483648"
+_FACT_DAY_KEY = "workspace_id, session_date, project, flag, prior_day"
 
 
 def _fact_days(facts: str, sign: int) -> str:
     return "\n    UNION ALL\n    ".join(
         f"SELECT workspace_id, session_date, project, CAST({bit} AS SMALLINT) AS flag, "
-        f"coalesce(prior_{flag}, {NO_PRIOR}) AS prior_date, {sign} AS facts FROM {facts} WHERE {flag}"
+        f"coalesce({DAY_NUMBER.format(date=f'prior_{flag}')}, {NO_PRIOR}) AS prior_day, "
+        f"{sign} AS facts FROM {facts} WHERE {flag}"
         for flag, bit in IMAGE_FLAG_BITS.items())
 
 
@@ -399,7 +402,7 @@ CREATE_IMAGE_FACT_DAYS = f"""CREATE TABLE image_fact_days (
     session_date DATE NOT NULL,
     project TEXT NOT NULL,
     flag SMALLINT NOT NULL,
-    prior_date DATE NOT NULL,
+    prior_day INTEGER NOT NULL,
     facts BIGINT NOT NULL,
     PRIMARY KEY ({_FACT_DAY_KEY}))"""
 

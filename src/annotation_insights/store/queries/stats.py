@@ -1,7 +1,7 @@
 """SPEC §5's answers read from the rollups: the stats endpoint's pair totals and
 distinct images, and the dashboard's time series."""
 
-from annotation_insights.store.queries.ingest import IMAGE_FLAG_BITS, IMAGE_FLAGS
+from annotation_insights.store.queries.ingest import DAY_NUMBER, IMAGE_FLAG_BITS, IMAGE_FLAGS
 
 # `image_fact_days` has no labeler: it is read only when the answer has none.
 _PROJECT_RANGE = """workspace_id = :workspace_id AND {date} BETWEEN :start_date AND :end_date
@@ -73,7 +73,7 @@ def _first_facts(counting: str, flag: str, since: str) -> str:
     since the date `since`."""
     if counting == BY_FACT_DAYS:
         return (f"coalesce(CAST(sum(facts) FILTER (WHERE flag = {IMAGE_FLAG_BITS[flag]} "
-                f"AND prior_date < {since}) AS BIGINT), 0)")
+                f"AND prior_day < {DAY_NUMBER.format(date=f'CAST({since} AS DATE)')}) AS BIGINT), 0)")
     return f"count(*) FILTER (WHERE {flag} AND (prior_{flag} IS NULL OR prior_{flag} < {since}))"
 
 
@@ -146,7 +146,7 @@ _SERIES_IMAGES = {BY_IMAGE: f"""image_key, {", ".join(IMAGE_FLAGS)}
       FROM session_images WHERE {_RANGE.format(date="session_date")}""",
                   BY_PRIORS: f"""{", ".join(IMAGE_FLAGS)}, {", ".join(f"prior_{flag}" for flag in IMAGE_FLAGS)}
       FROM session_images WHERE {_RANGE.format(date="session_date")}""",
-                  BY_FACT_DAYS: f"""flag, prior_date, facts
+                  BY_FACT_DAYS: f"""flag, prior_day, facts
       FROM image_fact_days WHERE {_PROJECT_RANGE.format(date="session_date")}"""}
 _PROJECT_GROUP = "CASE CAST(:group_by AS TEXT) WHEN 'project' THEN project ELSE '' END"
 
