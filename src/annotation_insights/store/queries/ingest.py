@@ -368,7 +368,7 @@ ON CONFLICT (workspace_id, project, labeler, review_date) DO UPDATE SET
 # statement that changes a fact (insert, merge, new priors, a moved session, the
 # migration that made it) changes its counts in the same transaction. DuckDB scans the
 # facts' few columns in a few milliseconds and keeps none of this.
-IMAGE_FLAG_BITS = {flag: 1 << i for i, flag in enumerate(IMAGE_FLAGS)}  # as `STATS_TOTALS` ORs them
+IMAGE_FLAG_BITS = {flag: 1 << i for i, flag in enumerate(IMAGE_FLAGS)}  # also one labeler's images' bits
 # A prior date is kept as its day number since 1970 (`DAY_NUMBER`), and "no prior" as the
 # smallest integer, before any date a range can start on (a key column holds no NULL).
 # Not a date: `-infinity` cannot be read into a Python date (anyone's `SELECT *` of the

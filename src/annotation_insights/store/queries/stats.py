@@ -86,10 +86,8 @@ _STATS_IMAGES = {
 FROM session_images WHERE {_RANGE.format(date="session_date")}""",
     BY_FACT_DAYS: f"""{_padded(*_firsts_since(BY_FACT_DAYS, ":start_date"))}
 FROM image_fact_days WHERE {_PROJECT_RANGE.format(date="session_date")}""",
-    BY_IMAGE: f"""{_padded("count(*) FILTER (WHERE (flags & 1) <> 0)", "count(*) FILTER (WHERE (flags & 2) <> 0)",
-                     "count(*) FILTER (WHERE (flags & 4) <> 0)")}
-FROM (SELECT bit_or(CAST(labeled AS INTEGER) | 2 * CAST(marked_null AS INTEGER)
-                    | 4 * CAST(model_assisted AS INTEGER)) AS flags
+    BY_IMAGE: f"""{_padded(*(f"count(*) FILTER (WHERE (flags & {bit}) <> 0)" for bit in IMAGE_FLAG_BITS.values()))}
+FROM (SELECT bit_or({" | ".join(f"{bit} * CAST({flag} AS INTEGER)" for flag, bit in IMAGE_FLAG_BITS.items())}) AS flags
       FROM session_images WHERE {_RANGE.format(date="session_date")}
       GROUP BY image_key) AS images"""}
 
