@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
-                  statement_timeout_ms: int = 30_000, duckdb_memory_limit: str = "1GB",
+                  statement_timeout_ms: int = 30_000, duckdb_memory_limit: str = "512MB",
                   bulk_load: bool = False) -> Database:
     """Open the store named by a file path (DuckDB) or a postgresql:// URL; `bulk_load`
     for a process that writes large blocks (a file import; DuckDB only)."""
