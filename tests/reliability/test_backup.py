@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 
@@ -169,6 +170,41 @@ def test_backup_and_restore_stream_in_pages(database_url, tmp_path, monkeypatch)
         assert contents(db) == before
     event_steps = [rows for table, rows in progress if table == "events"]
     assert len(event_steps) >= 10 and event_steps[-1] == len(before["events"])
+
+
+class _CountingReader:
+    def __init__(self, reader):
+        self.reader, self.statements = reader, []
+
+    def read(self, sql, params=None):
+        self.statements.append(sql)
+        return self.reader.read(sql, params)
+
+    def stream(self, sql, schema, batch_rows):
+        self.statements.append(sql)
+        return self.reader.stream(sql, schema, batch_rows)
+
+
+def test_a_backup_reads_each_table_with_one_statement_however_many_pages(database_url, tmp_path, monkeypatch):
+    """Read in pages of 700 rows, the 7,500 events would take 11 statements, each of which
+    DuckDB answers by scanning and sorting the whole table: a 50M-event backup ran for hours."""
+    monkeypatch.setattr(backup_module, "PAGE_ROWS", 700)
+    with open_database(database_url) as db:
+        populate(db)
+        snapshot, readers = db.snapshot, []
+
+        @contextlib.contextmanager
+        def counted():
+            with snapshot() as reader:
+                readers.append(_CountingReader(reader))
+                yield readers[-1]
+
+        monkeypatch.setattr(db, "snapshot", counted)
+        summary = backup(db, tmp_path / "backup")
+    assert summary.events > 10 * 700
+    [reader] = readers
+    assert len(reader.statements) == len(TABLES) + 2  # and the schema version, the events per workspace
+    assert pq.ParquetFile(tmp_path / "backup" / "events.parquet").num_row_groups >= 10
 
 
 @pytest.mark.backends("duckdb")

@@ -88,6 +88,12 @@ class Reader(abc.ABC):
     @abc.abstractmethod
     def read(self, sql: str, params: Params | None = None) -> list[tuple]: ...
 
+    @abc.abstractmethod
+    def stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.Table]:
+        """One statement's rows as tables of `schema` (its columns, in order), `batch_rows`
+        at a time, read as they are consumed: for a whole table, which is too large to
+        hold and, without an index on DuckDB, too costly to read in ordered pages."""
+
     def read_reference(self, sql: str, params: Params | None = None) -> list[tuple]:
         """`read` of workspaces, API keys, projects or labelers, which a store written by
         this process alone answers from memory while they are unchanged
@@ -115,6 +121,10 @@ class Database(Reader):
     @abc.abstractmethod
     def snapshot(self) -> AbstractContextManager[Reader]:
         """Several reads that must agree with each other (one answer's rows and totals)."""
+
+    def stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.Table]:
+        with self.snapshot() as reader:
+            yield from reader.stream(sql, schema, batch_rows)
 
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[Transaction]:

@@ -123,6 +123,11 @@ class _CursorReader(Reader):
         self._cursor.execute(DUCKDB.bind(sql), params or {})
         return self._cursor.fetchall()
 
+    def stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.Table]:
+        # A relation's reader streams; `execute` would first copy every row of the result.
+        for batch in self._cursor.sql(DUCKDB.bind(sql)).to_arrow_reader(batch_rows):
+            yield pa.Table.from_batches([batch]).rename_columns(schema.names).cast(schema)
+
     def read_reference(self, sql: str, params: Params | None = None) -> list[tuple]:
         """Remembered answers are used only if read at the generation this reader's
         snapshot began in, so they agree with the snapshot's other reads."""

@@ -182,6 +182,14 @@ class _ConnectionReader(Reader):
             cur.execute(POSTGRESQL.bind(sql), params or {})
             return cur.fetchall()
 
+    def stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.Table]:
+        # A server-side cursor: the rows stay in the server until fetched.
+        with self._conn.cursor(name="stream") as cur:
+            cur.execute(POSTGRESQL.bind(sql))
+            while rows := cur.fetchmany(batch_rows):
+                yield pa.table([pa.array(values, type=field.type) for field, values in zip(schema, zip(*rows))],
+                               schema=schema)
+
 
 class PostgresDatabase(Database):
     dialect = POSTGRESQL
