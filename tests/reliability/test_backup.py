@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -265,6 +267,26 @@ def test_damaged_incomplete_or_newer_backups_are_refused(database_url, tmp_path)
     refused("newer annotation-insights")
     manifest_path.unlink()
     refused("interrupted")
+
+
+@pytest.mark.backends("duckdb")
+def test_an_event_type_this_version_does_not_know_is_refused(database_url, tmp_path):
+    with open_database(database_url) as db:
+        populate(db)
+        backup(db, tmp_path / "backup")
+    events_path = tmp_path / "backup" / "events.parquet"
+    events = pq.read_table(events_path)
+    types = events.column("type").to_pylist()
+    types[-1] = "image.archived"
+    pq.write_table(events.set_column(events.schema.get_field_index("type"), "type",
+                                     pa.array(types, pa.string())), events_path)
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["tables"]["events"]["sha256"] = hashlib.sha256(events_path.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    with open_database(str(tmp_path / "target.duckdb")) as target:
+        with pytest.raises(BadRequest, match="unknown type 'image.archived'"):
+            restore(target, tmp_path / "backup")
 
 
 def test_cli_backup_then_restore_into_the_other_backend(database_url, other_backend_url, tmp_path):

@@ -130,11 +130,17 @@ def batch_of_events(events: Sequence[Event], *, received: int | None = None) -> 
         return EventBatch.empty()
     table = pa.table([pa.array(values, type=field.type) for values, field in zip(columns, EVENT_SCHEMA)],
                      schema=EVENT_SCHEMA)
-    if len(events) <= PYTHON_BATCH_MAX:
-        keys = event_keys(columns[0])
-    else:
-        keys = _keys(engine.run(batch_sql.EVENT_ID_KEYS, batch_events=table))
-    return _first_occurrences(table, keys, received=len(events) if received is None else received)
+    if len(events) > PYTHON_BATCH_MAX:
+        return batch_of_table(table, received=received)
+    return _first_occurrences(table, event_keys(columns[0]),
+                              received=len(events) if received is None else received)
+
+
+def batch_of_table(table: pa.Table, *, received: int | None = None) -> EventBatch:
+    """A batch of events already in EVENT_SCHEMA and valid (validated when they were
+    stored, as a backup's are): keyed, and each id's first occurrence kept."""
+    keys = _keys(engine.run(batch_sql.EVENT_ID_KEYS, batch_events=table))
+    return _first_occurrences(table, keys, received=table.num_rows if received is None else received)
 
 
 def event_keys(ids: Sequence[str]) -> np.ndarray:

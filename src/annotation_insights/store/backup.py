@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from annotation_insights.errors import BadRequest, Conflict
-from annotation_insights.events.batch import batch_of_events
+from annotation_insights.events.batch import EVENT_SCHEMA, batch_of_table
 from annotation_insights.events.ingest import ingest
-from annotation_insights.events.schema import EVENT_TYPES, Event
+from annotation_insights.events.schema import EVENT_TYPES
 from annotation_insights.store.queries import connectors as connectors_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Reader, Transaction
 from annotation_insights.store.migrations import LATEST_VERSION
@@ -51,6 +52,7 @@ DERIVED_TABLES = frozenset(("sessions", "session_images", "session_annotations",
 
 Progress = Callable[[str, int], None]
 _TEXT, _BIG, _BOOL, _TIME = pa.string(), pa.int64(), pa.bool_(), pa.timestamp("us")
+_EVENT_TYPES = pa.array(sorted(EVENT_TYPES))
 
 
 @dataclass(frozen=True)
@@ -195,11 +197,17 @@ def restore(db: Database, directory: str | os.PathLike, *, progress: Progress | 
                 if progress:
                     progress(name, tables[name]["rows"])
     done = 0
-    for batch in _read_rows(source / tables["events"]["file"], "events"):
-        for workspace_id, rows in groupby(batch, key=lambda r: r["workspace_id"]):
-            events = [_event(r) for r in rows]
-            ingest(db, workspaces[workspace_id], batch_of_events(events))
-            done += len(events)
+    for batch in _read_batches(source / tables["events"]["file"], "events"):
+        # Valid when stored; only a type this version does not know is refused.
+        types = batch.column("type")
+        unknown = types.filter(pc.invert(pc.is_in(types, value_set=_EVENT_TYPES)))
+        if len(unknown):
+            raise BadRequest(f"The backup holds an event of unknown type {unknown[0].as_py()!r}.")
+        workspace_ids = batch.column("workspace_id")
+        for workspace_id in pc.unique(workspace_ids).to_pylist():
+            events = batch.filter(pc.equal(workspace_ids, workspace_id)).select(EVENT_SCHEMA.names)
+            ingest(db, workspaces[workspace_id], batch_of_table(events.cast(EVENT_SCHEMA)))
+            done += events.num_rows
         if progress:
             progress("events", done)
     counts = dict(db.read(tenancy_sql.EVENTS_PER_WORKSPACE))
@@ -210,7 +218,7 @@ def restore(db: Database, directory: str | os.PathLike, *, progress: Progress | 
     return Summary(expected, {name: entry["rows"] for name, entry in tables.items()})
 
 
-def _read_rows(path: Path, table: str) -> Iterator[list[dict]]:
+def _read_batches(path: Path, table: str) -> Iterator[pa.Table]:
     """Rows of the columns this version stores; others are ignored (backups of schema
     version 2 and older also carry each event id's hash, which is no longer stored)."""
     parquet = pq.ParquetFile(path)
@@ -218,6 +226,11 @@ def _read_rows(path: Path, table: str) -> Iterator[list[dict]]:
     if any(found.get_field_index(f.name) < 0 or found.field(f.name).type != f.type for f in expected):
         raise BadRequest(f"The backup file {path} does not have the columns of {table}.")
     for batch in parquet.iter_batches(batch_size=PAGE_ROWS, columns=expected.names):
+        yield pa.Table.from_batches([batch])
+
+
+def _read_rows(path: Path, table: str) -> Iterator[list[dict]]:
+    for batch in _read_batches(path, table):
         yield batch.to_pylist()
 
 
@@ -258,10 +271,3 @@ def _restore_rows(tx: Transaction, table: str, path: Path, workspaces: dict[int,
                 tx.execute(connectors_sql.UPSERT_IMPORT_CHECKPOINT, {"workspace_id": ws, "source": r["source"],
                                                                      "rows_done": r["rows_done"],
                                                                      "now": r["updated_at"]})
-
-
-def _event(r: dict) -> Event:
-    if r["type"] not in EVENT_TYPES:
-        raise BadRequest(f"The backup holds an event of unknown type {r['type']!r}.")
-    return Event(r["event_id"], r["type"], r["time_us"], r["project"], r["image"], r["labeler"],
-                 r["annotation"], r["session"], r["model_assisted"], r["reviewer"], r["class"])
