@@ -24,8 +24,8 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = 30_000
     pool_size: int = 8
     # A server's store: its cache of the file's blocks grows with the history until this
-    # limit, beside ~0.7 GB of the process's own (the event keys, the rollup backlog,
-    # requests). 512 MB took a 10M load of UUID ids in random order from 1.34 to 1.17 GiB
+    # limit, beside ~0.75 GB of the process's own (the event keys, the rollup backlog,
+    # requests). 512 MB took a 10M load of UUID ids in random order from 1.41 to 1.17 GiB
     # at its peak, with the same ingest and answers: its blocks are re-read from the
     # operating system's cache.
     duckdb_memory_limit: str = "512MB"
