@@ -68,7 +68,7 @@ class Table:
     def select_sql(self) -> str:
         """The whole table as stored, unordered: DuckDB has no index to read `events` in
         key order, so reading it in key-ordered pages scanned and sorted the table once
-        a page (a 50M-event store: 2,500 pages, over 10 minutes for the first 3%)."""
+        a page (a 50M-event store: 2,547 pages; after 10 minutes, a ninth of them)."""
         return f"SELECT {', '.join(name for name, _ in self.columns)} FROM {self.name}"
 
 
