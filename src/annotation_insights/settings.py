@@ -11,6 +11,12 @@ import datetime as dt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE = "./annotation-insights.duckdb"
+# A server's DuckDB store: its cache of the file's blocks grows with the history until
+# this limit, beside ~0.75 GB of the process's own (the event keys, the rollup backlog,
+# requests). 512 MB took a 10M load of UUID ids in random order from 1.41 to 1.17 GiB at
+# its peak, with the same ingest and answers: its blocks are re-read from the operating
+# system's cache.
+DUCKDB_MEMORY_LIMIT = "512MB"
 
 
 class Settings(BaseSettings):
@@ -23,12 +29,7 @@ class Settings(BaseSettings):
     future_tolerance_hours: int = 24
     statement_timeout_ms: int = 30_000
     pool_size: int = 8
-    # A server's store: its cache of the file's blocks grows with the history until this
-    # limit, beside ~0.75 GB of the process's own (the event keys, the rollup backlog,
-    # requests). 512 MB took a 10M load of UUID ids in random order from 1.41 to 1.17 GiB
-    # at its peak, with the same ingest and answers: its blocks are re-read from the
-    # operating system's cache.
-    duckdb_memory_limit: str = "512MB"
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT
     # A file import's own process (`annotation-insights import`, which holds the file
     # alone): past ~20M events a 1 GB pool keeps dropping and re-reading blocks; with
     # 4 GB a 50M-event import spent 6-11 s less CPU in the kernel and took 5-9% less

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from annotation_insights.settings import DUCKDB_MEMORY_LIMIT, Settings
 from annotation_insights.store.database import Database
-
-if TYPE_CHECKING:
-    from annotation_insights.settings import Settings
 
 
 def open_database(database: str, *, migrate: bool = True, pool_size: int = 8,
-                  statement_timeout_ms: int = 30_000, duckdb_memory_limit: str = "512MB",
+                  statement_timeout_ms: int = 30_000, duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT,
                   bulk_load: bool = False) -> Database:
     """Open the store named by a file path (DuckDB) or a postgresql:// URL; `bulk_load`
     for a process that writes large blocks (a file import; DuckDB only)."""

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from annotation_insights.errors import StoreUnavailable
+from annotation_insights.settings import DUCKDB_MEMORY_LIMIT
 from annotation_insights.store.database import Columns, Database, Params, Reader, Transaction
 from annotation_insights.store.queries import ingest as ingest_sql
 from annotation_insights.store.dialect import DUCKDB
@@ -160,7 +161,7 @@ class DuckDBDatabase(Database):
     dialect = DUCKDB
     defers_rollups = True
 
-    def __init__(self, path: str, *, read_only: bool = False, memory_limit: str = "512MB",
+    def __init__(self, path: str, *, read_only: bool = False, memory_limit: str = DUCKDB_MEMORY_LIMIT,
                  bulk_load: bool = False) -> None:
         self.description = path
         try:
