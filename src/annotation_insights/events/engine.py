@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from annotation_insights.store.queries import batch as batch_sql
-from annotation_insights.store.dialect import DUCKDB
+from annotation_insights.store.duckdb_statements import statement
 
 _calls = threading.Condition()  # guards everything below
 _idle: list[duckdb.DuckDBPyConnection] = []  # cursors no call is using
@@ -28,8 +28,8 @@ _closing = False
 
 def _open() -> duckdb.DuckDBPyConnection:
     database = duckdb.connect(":memory:", config={"memory_limit": "512MB"})
-    for statement in batch_sql.ENGINE_MACROS:
-        database.execute(statement)
+    for macro in batch_sql.ENGINE_MACROS:
+        database.execute(macro)
     return database
 
 
@@ -51,7 +51,7 @@ def run(sql: str, params: dict[str, Any] | None = None, **relations: pa.Table) -
         for name, table in relations.items():
             cursor.register(name, table)
         try:
-            return cursor.sql(DUCKDB.bind(sql), params=params or None).to_arrow_table()
+            return cursor.sql(statement(sql), params=params or None).to_arrow_table()
         finally:
             for name in relations:
                 cursor.unregister(name)

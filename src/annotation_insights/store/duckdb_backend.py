@@ -21,6 +21,7 @@ from annotation_insights.settings import DUCKDB_MEMORY_LIMIT
 from annotation_insights.store.database import Columns, Database, Params, Reader, Transaction
 from annotation_insights.store.queries import ingest as ingest_sql
 from annotation_insights.store.dialect import DUCKDB
+from annotation_insights.store.duckdb_statements import statement
 from annotation_insights.store.event_keys import EventKeys, KeyRuns
 from annotation_insights.store.reference_cache import ReferenceCache, writes_reference
 
@@ -66,7 +67,7 @@ class DuckDBTransaction(Transaction):
         if not self._writes_reference and writes_reference(sql):
             self._writes_reference = True
             self.after_commit(self._reference.changed)
-        self._cursor.execute(DUCKDB.bind(sql), DUCKDB.used(sql, params))
+        self._cursor.execute(statement(sql), DUCKDB.used(sql, params))
         return self._cursor.fetchall() if self._cursor.description else []
 
     def stage_table(self, name: str, columns: Columns, table: pa.Table) -> None:
@@ -77,7 +78,7 @@ class DuckDBTransaction(Transaction):
     def stage_query(self, name: str, sql: str, params: Params | None = None) -> None:
         self.write_events()
         # A temporary table lives in the transaction's connection, which closes with it.
-        self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {DUCKDB.bind(sql)}",
+        self._cursor.execute(statement(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}"),
                              DUCKDB.used(sql, params))
 
     def insert_new_events(self, workspace_id: int, batch: "EventBatch",
@@ -122,12 +123,12 @@ class _CursorReader(Reader):
         self._reference, self._generation = reference, generation
 
     def read(self, sql: str, params: Params | None = None) -> list[tuple]:
-        self._cursor.execute(DUCKDB.bind(sql), params or {})
+        self._cursor.execute(statement(sql), params or {})
         return self._cursor.fetchall()
 
     def stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.Table]:
         # A relation's reader streams; `execute` would first copy every row of the result.
-        for batch in self._cursor.sql(DUCKDB.bind(sql)).to_arrow_reader(batch_rows):
+        for batch in self._cursor.sql(statement(sql)).to_arrow_reader(batch_rows):
             yield pa.Table.from_batches([batch]).rename_columns(schema.names).cast(schema)
 
     def read_reference(self, sql: str, params: Params | None = None) -> list[tuple]:
@@ -190,7 +191,7 @@ class DuckDBDatabase(Database):
     def _load_event_keys(self, workspace_id: int):
         cursor = self._conn.cursor()
         try:
-            arrays = cursor.execute(DUCKDB.bind(ingest_sql.SELECT_EVENT_KEYS),
+            arrays = cursor.execute(statement(ingest_sql.SELECT_EVENT_KEYS),
                                     {"workspace_id": workspace_id}).fetchnumpy()
         finally:
             cursor.close()
@@ -217,11 +218,11 @@ class DuckDBDatabase(Database):
             self.rollup_backlog.catch_up()
         cursor = self._reader()
         generation = self._reference.generation  # before the snapshot: see _CursorReader
-        cursor.execute("BEGIN TRANSACTION")
+        cursor.execute(statement("BEGIN TRANSACTION"))
         try:
             yield _CursorReader(cursor, self._reference, generation)
         finally:
-            cursor.execute("COMMIT")
+            cursor.execute(statement("COMMIT"))
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -229,15 +230,15 @@ class DuckDBDatabase(Database):
             cursor = self._conn.cursor()
             tx = DuckDBTransaction(cursor, self._event_keys, self.known_names, self._reference)
             tx.rollup_backlog = self.rollup_backlog
-            cursor.execute("BEGIN TRANSACTION")
+            cursor.execute(statement("BEGIN TRANSACTION"))
             try:
                 yield tx
                 tx.write_events()  # those of its last batches, or rolled back with the rest
             except BaseException:
-                cursor.execute("ROLLBACK")
+                cursor.execute(statement("ROLLBACK"))
                 raise
             else:
-                cursor.execute("COMMIT")
+                cursor.execute(statement("COMMIT"))
                 for workspace_id, keys in tx.new_event_keys.items():
                     self._event_keys.of(workspace_id).add_runs(keys)
                 tx.committed()
