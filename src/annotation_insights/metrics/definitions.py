@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -170,6 +171,19 @@ class PairTotals:
     approved: int = 0
     rejected: int = 0
 
+    def add(self, other: "PairTotals") -> None:
+        """Sum `other` into these totals: each is a sum over sessions and review days, so
+        the totals of several pairs or days add (distinct images do not: `UniqueImages`)."""
+        self.boxes_added += other.boxes_added
+        self.boxes_removed += other.boxes_removed
+        self.boxes_updated += other.boxes_updated
+        self.net_boxes_added += other.net_boxes_added
+        self.images_labeled += other.images_labeled
+        self.marked_null += other.marked_null
+        self.model_assisted += other.model_assisted
+        self.approved += other.approved
+        self.rejected += other.rejected
+
 
 def shape_row(totals: PairTotals, *, project: dict, labeler_id: str, workspace_id: str) -> dict:
     return {
@@ -202,7 +216,7 @@ class UniqueImages:
     model_assisted: int = 0
 
 
-def shape_totals(rows: list[dict], unique: UniqueImages) -> dict:
+def shape_totals(rows: Sequence[dict], unique: UniqueImages) -> dict:
     added = sum(r["boxesAdded"] for r in rows)
     removed = sum(r["boxesRemoved"] for r in rows)
     updated = sum(r["boxesUpdated"] for r in rows)

@@ -11,7 +11,7 @@ are exactly what `/stats` answers for that period alone.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from annotation_insights.errors import BadRequest, NotFound
 from annotation_insights.metrics.definitions import (
@@ -29,6 +29,7 @@ IDENTITY_FIELDS = ("projectId", "projectName", "projectType", "labelerId", "work
 UNIQUE_FIELDS = ("numImagesLabeled", "numImagesMarkedNull", "totalImagesUsingModelAssist")
 NON_ADDITIVE = (*UNIQUE_FIELDS, "approvalRate")
 _NO_PROJECT = {"slug": "", "name": "", "type": ""}
+_IDENTITY = frozenset(IDENTITY_FIELDS)
 
 
 def period_start(day: dt.date, granularity: str) -> dt.date:
@@ -89,16 +90,11 @@ class TimeseriesQuery:
         return cls(stats, granularity, group_by or None)
 
 
-def _add(into: PairTotals, other: PairTotals) -> None:
-    for f in fields(PairTotals):
-        setattr(into, f.name, getattr(into, f.name) + getattr(other, f.name))
-
-
 def shape_metrics(totals: PairTotals, unique: UniqueImages) -> dict:
     """Every `data[]` metric of the summed totals, plus the unique-image counts of `stats`."""
     row = shape_row(totals, project=_NO_PROJECT, labeler_id="", workspace_id="")
-    out = {key: value for key, value in row.items() if key not in IDENTITY_FIELDS}
-    stats = shape_totals([row], unique)
+    out = {key: value for key, value in row.items() if key not in _IDENTITY}
+    stats = shape_totals((), unique)  # only its distinct-image counts are read, not its sums
     out.update((key, stats[key]) for key in UNIQUE_FIELDS)
     return out
 
@@ -127,13 +123,21 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery, dialect: D
         unique[key] = UniqueImages(*counts)
 
     # Totals keyed by (period or None for the whole range, group or None for all groups).
+    # A (period, group) has one row of totals; every other key sums several.
     sums: dict[tuple[dt.date | None, str | None], PairTotals] = {}
+
+    def add(key: tuple[dt.date | None, str | None], totals: PairTotals) -> None:
+        into = sums.get(key)
+        if into is None:
+            into = sums[key] = PairTotals()
+        into.add(totals)
+
     for (period, group), totals in grouped.items():
-        keys = [(period, None), (None, None)]
+        add((period, None), totals)
+        add((None, None), totals)
         if query.group_by:
-            keys += [(period, group), (None, group)]
-        for key in keys:
-            _add(sums.setdefault(key, PairTotals()), totals)
+            sums[(period, group)] = totals
+            add((None, group), totals)
     group_ids = sorted({group for _, group in sums if group is not None})
 
     def entry(period: dt.date | None) -> dict:
