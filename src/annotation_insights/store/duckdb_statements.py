@@ -22,8 +22,8 @@ from annotation_insights.store.dialect import DUCKDB
 _parser = duckdb.connect(":memory:")
 _parser_lock = threading.Lock()
 _parsed: dict[str, duckdb.Statement | str] = {}
-# The product's statements number a few hundred; a bound keeps a caller that builds
-# texts from growing this without end.
+# The product runs about a hundred texts (95 over the ingest, metric and stats tests); a
+# bound keeps a caller that builds texts from growing this without end.
 MAX_STATEMENTS = 2048
 
 
