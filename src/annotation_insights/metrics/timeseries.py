@@ -113,8 +113,8 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery, dialect: D
     params = query.stats.params(workspace) | {"unit": query.granularity,
                                                "group_by": query.group_by}
     counting = query.stats.image_counting(dialect, by_labeler=query.group_by == "labeler")
-    grouped, images = split_totals(db.read(
-        stats_sql.SERIES_TOTALS[query.group_by is not None, counting], params))
+    grouped, images = split_totals(db.read(stats_sql.SERIES_TOTALS[
+        query.group_by is not None, counting, query.stats.image_counting(dialect)], params))
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
     for period, group, values in images:
         rolled_period, rolled_group, *counts = values[:5]
