@@ -27,8 +27,10 @@ class CountingParser:
 
 @pytest.fixture
 def parses(monkeypatch) -> CountingParser:
+    """Counts from an empty memory: earlier tests of the process parsed most texts."""
     counting = CountingParser(duckdb_statements._parser)
     monkeypatch.setattr(duckdb_statements, "_parser", counting)
+    monkeypatch.setattr(duckdb_statements, "_parsed", {})
     return counting
 
 
