@@ -14,6 +14,7 @@ import pytest
 from annotation_insights.demo.generator import DemoSpec, generate_events
 from annotation_insights.errors import BadRequest, NotFound
 from annotation_insights.events.ingest import ingest, validate_batch
+from annotation_insights.metrics import query as query_module, timeseries as timeseries_module
 from annotation_insights.metrics.query import StatsQuery, run_stats
 from annotation_insights.metrics.timeseries import (
     MAX_PERIODS, NON_ADDITIVE, TimeseriesQuery, period_count, periods, run_timeseries)
@@ -146,6 +147,40 @@ def test_labeler_groups_match_stats_for_that_labeler(db, workspace):
     narrowed = series(db, workspace, start, end, "week", group_by="labeler", user=user)
     assert [g["id"] for g in narrowed["groups"]] == [user]
     assert narrowed["total"]["imagesLabeled"] == answer["total"]["groups"][0]["imagesLabeled"]
+
+
+def test_each_day_of_each_labeler_is_stats_for_that_day_and_labeler(db, workspace):
+    """Every cell of a daily series by labeler, and each day's and the range's totals over
+    all labelers, as `/stats` answers for that day and labeler alone."""
+    start, end = dt.date(2026, 2, 20), dt.date(2026, 2, 26)
+    answer = series(db, workspace, start, end, "day", group_by="labeler")
+    cells = 0
+    for period in [*answer["periods"], {**answer["total"], "startDate": start, "endDate": end}]:
+        whole = stats(db, workspace, period["startDate"], period["endDate"])
+        assert {f: period[f] for f in STATS_FIELDS.values()} == \
+               {f: whole["stats"][s] for s, f in STATS_FIELDS.items()}
+        assert [g["id"] for g in period["groups"]] == sorted({row["labelerId"] for row in whole["data"]})
+        for group in period["groups"]:
+            one = stats(db, workspace, period["startDate"], period["endDate"], user=group["id"])
+            assert {f: group[f] for f in STATS_FIELDS.values()} == \
+                   {f: one["stats"][s] for s, f in STATS_FIELDS.items()}, (period["startDate"], group["id"])
+            for field in ROW_METRICS:
+                expected = sum_rows(one["data"], field) if field != "approvalRate" else one["stats"][field]
+                assert group[field] == expected, (period["startDate"], group["id"], field)
+            cells += 1
+    assert cells >= 3 * 7  # most labelers work most days
+
+
+def test_answers_do_not_depend_on_the_order_the_store_returns_their_parts_in(db, workspace, monkeypatch):
+    """The statements have no ORDER BY: a pair's review sums may come before its session
+    sums."""
+    start, end = dt.date(2026, 2, 1), dt.date(2026, 2, 14)
+    expected = [stats(db, workspace, start, end), series(db, workspace, start, end, "day", "labeler")]
+    assert expected[0]["stats"]["approvalRate"] is not None
+    in_order = query_module.split_totals
+    for module in (query_module, timeseries_module):
+        monkeypatch.setattr(module, "split_totals", lambda rows: in_order(rows[::-1]))
+    assert [stats(db, workspace, start, end), series(db, workspace, start, end, "day", "labeler")] == expected
 
 
 def test_empty_ranges_unknown_projects_and_users(db, workspace):

@@ -3,8 +3,9 @@
 Ingest calls `session_facts` to turn a batch of new events into rollup deltas: the
 local dates and session keys are computed here, the per-session facts by the `FACT_*`
 statements in `store/queries/batch.py` on the batch engine. Every reader (API, CLI,
-dashboard, exports) calls `shape_row` and `shape_totals` to turn summed rollups into
-the reported fields. Change a metric here and it changes everywhere.
+dashboard, exports) calls `shape_row` and `shape_totals` (a time series cell
+`pair_metrics` and `unique_metrics`) to turn summed rollups into the reported fields.
+Change a metric here and it changes everywhere.
 """
 
 from __future__ import annotations
@@ -157,9 +158,10 @@ def approval_rate(approved: int, rejected: int) -> float | int | None:
     return int(rate) if rate == int(rate) else rate
 
 
-@dataclass
+@dataclass(slots=True)
 class PairTotals:
-    """Summed rollups of one (project, labeler) pair over the in-range sessions and reviews."""
+    """Summed rollups of one (project, labeler) pair, or of a time series cell, over the
+    in-range sessions and reviews."""
 
     boxes_added: int = 0
     boxes_removed: int = 0
@@ -171,19 +173,6 @@ class PairTotals:
     approved: int = 0
     rejected: int = 0
 
-    def add(self, other: "PairTotals") -> None:
-        """Sum `other` into these totals: each is a sum over sessions and review days, so
-        the totals of several pairs or days add (distinct images do not: `UniqueImages`)."""
-        self.boxes_added += other.boxes_added
-        self.boxes_removed += other.boxes_removed
-        self.boxes_updated += other.boxes_updated
-        self.net_boxes_added += other.net_boxes_added
-        self.images_labeled += other.images_labeled
-        self.marked_null += other.marked_null
-        self.model_assisted += other.model_assisted
-        self.approved += other.approved
-        self.rejected += other.rejected
-
 
 def shape_row(totals: PairTotals, *, project: dict, labeler_id: str, workspace_id: str) -> dict:
     return {
@@ -192,6 +181,13 @@ def shape_row(totals: PairTotals, *, project: dict, labeler_id: str, workspace_i
         "projectType": project["type"],
         "labelerId": labeler_id,
         "workspaceId": workspace_id,
+        **pair_metrics(totals),
+    }
+
+
+def pair_metrics(totals: PairTotals) -> dict:
+    """A `data[]` row's metrics, without its identity: also a time series cell's."""
+    return {
         "imagesLabeled": totals.images_labeled,
         "boxesDrawn": totals.boxes_added - totals.boxes_removed,
         "markedNull": totals.marked_null,
@@ -207,7 +203,7 @@ def shape_row(totals: PairTotals, *, project: dict, labeler_id: str, workspace_i
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UniqueImages:
     """Distinct (project, image) counts over all in-range sessions: not additive."""
 
@@ -216,15 +212,25 @@ class UniqueImages:
     model_assisted: int = 0
 
 
+def unique_metrics(unique: UniqueImages) -> dict:
+    """The `stats` fields that count distinct images: also a time series cell's."""
+    return {
+        "numImagesLabeled": unique.labeled,
+        "numImagesMarkedNull": unique.marked_null,
+        "totalImagesUsingModelAssist": unique.model_assisted,
+    }
+
+
 def shape_totals(rows: Sequence[dict], unique: UniqueImages) -> dict:
     added = sum(r["boxesAdded"] for r in rows)
     removed = sum(r["boxesRemoved"] for r in rows)
     updated = sum(r["boxesUpdated"] for r in rows)
+    images = unique_metrics(unique)  # placed in the order Roboflow's example answer has
     return {
-        "numImagesLabeled": unique.labeled,
+        "numImagesLabeled": images["numImagesLabeled"],
         "numBoxesDrawn": added - removed,
-        "numImagesMarkedNull": unique.marked_null,
-        "totalImagesUsingModelAssist": unique.model_assisted,
+        "numImagesMarkedNull": images["numImagesMarkedNull"],
+        "totalImagesUsingModelAssist": images["totalImagesUsingModelAssist"],
         "numBoxesAdded": added,
         "numBoxesRemoved": removed,
         "numBoxesUpdated": updated,

@@ -21,6 +21,7 @@ from annotation_insights.store.dialect import Dialect
 from annotation_insights.tenancy.workspaces import Workspace
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_UNREVIEWED = PairTotals()
 
 
 def availability_notice(availability: dt.date) -> str:
@@ -105,19 +106,20 @@ def _answer(db: Reader, workspace: Workspace, query: StatsQuery, dialect: Dialec
 
 def split_totals(rows: list[tuple]) -> tuple[dict[tuple, PairTotals], list[tuple]]:
     """Rows of `STATS_TOTALS` or `SERIES_TOTALS` (part, two key columns, values): each
-    key's session and review sums, and the distinct-image rows as (key columns, values)."""
+    key's session and review sums, and the distinct-image rows as (key columns, values).
+    The parts' rows come in any order."""
     totals: dict[tuple, PairTotals] = {}
     images = []
-    for part, first, second, *values in rows:
+    for row in rows:
+        part, key = row[0], row[1:3]
         if part == stats_sql.PART_SESSIONS:
-            sums = totals.setdefault((first, second), PairTotals())
-            (sums.boxes_added, sums.boxes_removed, sums.boxes_updated, sums.net_boxes_added,
-             sums.images_labeled, sums.marked_null, sums.model_assisted) = values
+            reviewed = totals.get(key, _UNREVIEWED)
+            totals[key] = PairTotals(*row[3:], reviewed.approved, reviewed.rejected)
         elif part == stats_sql.PART_REVIEWS:
-            sums = totals.setdefault((first, second), PairTotals())
-            sums.approved, sums.rejected = values[:2]
+            sums = totals.setdefault(key, PairTotals())
+            sums.approved, sums.rejected = row[3:5]
         else:
-            images.append((first, second, values))
+            images.append((*key, row[3:]))
     return totals, images
 
 

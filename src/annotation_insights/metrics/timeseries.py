@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from annotation_insights.errors import BadRequest, NotFound
 from annotation_insights.metrics.definitions import (
-    PairTotals, UniqueImages, shape_labeler, shape_row, shape_totals)
+    PairTotals, UniqueImages, pair_metrics, shape_labeler, unique_metrics)
 from annotation_insights.metrics.query import StatsQuery, split_totals
 from annotation_insights.store.queries import stats as stats_sql, tenancy as tenancy_sql
 from annotation_insights.store.database import Database, Reader
@@ -25,11 +25,9 @@ from annotation_insights.tenancy.workspaces import Workspace
 GRANULARITIES = ("day", "week", "month")
 GROUP_BYS = ("labeler", "project")
 MAX_PERIODS = 3700  # ten years of days: a chart, not a dump
-IDENTITY_FIELDS = ("projectId", "projectName", "projectType", "labelerId", "workspaceId")
-UNIQUE_FIELDS = ("numImagesLabeled", "numImagesMarkedNull", "totalImagesUsingModelAssist")
-NON_ADDITIVE = (*UNIQUE_FIELDS, "approvalRate")
-_NO_PROJECT = {"slug": "", "name": "", "type": ""}
-_IDENTITY = frozenset(IDENTITY_FIELDS)
+NON_ADDITIVE = ("numImagesLabeled", "numImagesMarkedNull", "totalImagesUsingModelAssist",
+                "approvalRate")
+_NOTHING, _NO_IMAGES = PairTotals(), UniqueImages()
 
 
 def period_start(day: dt.date, granularity: str) -> dt.date:
@@ -92,11 +90,7 @@ class TimeseriesQuery:
 
 def shape_metrics(totals: PairTotals, unique: UniqueImages) -> dict:
     """Every `data[]` metric of the summed totals, plus the unique-image counts of `stats`."""
-    row = shape_row(totals, project=_NO_PROJECT, labeler_id="", workspace_id="")
-    out = {key: value for key, value in row.items() if key not in _IDENTITY}
-    stats = shape_totals((), unique)  # only its distinct-image counts are read, not its sums
-    out.update((key, stats[key]) for key in UNIQUE_FIELDS)
-    return out
+    return {**pair_metrics(totals), **unique_metrics(unique)}
 
 
 def run_timeseries(db: Database, workspace: Workspace, query: TimeseriesQuery) -> dict:
@@ -113,39 +107,24 @@ def _series(db: Reader, workspace: Workspace, query: TimeseriesQuery, dialect: D
     params = query.stats.params(workspace) | {"unit": query.granularity,
                                                "group_by": query.group_by}
     counting = query.stats.image_counting(dialect, by_labeler=query.group_by == "labeler")
-    grouped, images = split_totals(db.read(stats_sql.SERIES_TOTALS[
+    # Both keyed by (period or None for the whole range, group or None for all groups).
+    sums, images = split_totals(db.read(stats_sql.SERIES_TOTALS[
         query.group_by is not None, counting, query.stats.image_counting(dialect)], params))
+    if not query.group_by:  # its one group, '', is all groups
+        sums = {(period, None): totals for (period, _), totals in sums.items()}
     unique: dict[tuple[dt.date | None, str | None], UniqueImages] = {}
     for period, group, values in images:
         rolled_period, rolled_group, *counts = values[:5]
         key = (None if rolled_period else period,
                group if query.group_by and not rolled_group else None)
         unique[key] = UniqueImages(*counts)
-
-    # Totals keyed by (period or None for the whole range, group or None for all groups).
-    # A (period, group) has one row of totals; every other key sums several.
-    sums: dict[tuple[dt.date | None, str | None], PairTotals] = {}
-
-    def add(key: tuple[dt.date | None, str | None], totals: PairTotals) -> None:
-        into = sums.get(key)
-        if into is None:
-            into = sums[key] = PairTotals()
-        into.add(totals)
-
-    for (period, group), totals in grouped.items():
-        add((period, None), totals)
-        add((None, None), totals)
-        if query.group_by:
-            sums[(period, group)] = totals
-            add((None, group), totals)
     group_ids = sorted({group for _, group in sums if group is not None})
 
     def entry(period: dt.date | None) -> dict:
-        out = shape_metrics(sums.get((period, None), PairTotals()),
-                            unique.get((period, None), UniqueImages()))
+        out = shape_metrics(sums.get((period, None), _NOTHING), unique.get((period, None), _NO_IMAGES))
         if query.group_by:
             out["groups"] = [{"id": group, **shape_metrics(sums[(period, group)],
-                                                           unique.get((period, group), UniqueImages()))}
+                                                           unique.get((period, group), _NO_IMAGES))}
                              for group in group_ids if (period, group) in sums]
         return out
 
