@@ -116,7 +116,9 @@ def split_totals(rows: list[tuple]) -> tuple[dict[tuple, PairTotals], list[tuple
             reviewed = totals.get(key, _UNREVIEWED)
             totals[key] = PairTotals(*row[3:], reviewed.approved, reviewed.rejected)
         elif part == stats_sql.PART_REVIEWS:
-            sums = totals.setdefault(key, PairTotals())
+            sums = totals.get(key)
+            if sums is None:  # not `setdefault`, which would make a total for every row
+                sums = totals[key] = PairTotals()
             sums.approved, sums.rejected = row[3:5]
         else:
             images.append((*key, row[3:]))
