@@ -194,6 +194,24 @@ def test_blocks_read_as_columns_import_alike_and_a_bad_row_is_still_reported_alo
     assert [(r["row"], r["field"]) for r in rejected] == [(7, "labeler")]
 
 
+@pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
+def test_a_files_last_few_rows_are_read_with_the_block_before_them(db, tenant, tmp_path, monkeypatch, fmt):
+    """Blocks of 4, 8, 16 and 32 rows, then 2 left: those 2 would be a commit of their own
+    (each has a fixed cost), so the last block takes them, and every row is read once,
+    in order."""
+    events = [{"id": f"e{i:04}", "type": "image.marked_null", "time": "2024-03-01T10:00:00Z",
+               "project": "p", "image": f"img{i:04}", "labeler": "A"} for i in range(62)]
+    path = tmp_path / f"events.{fmt}"
+    write(path, fmt, events)
+    line = len(json.dumps(events[0])) + 1  # every line is as long
+    monkeypatch.setattr(files, "BLOCK_BYTES", 32 * line)
+    monkeypatch.setattr(files, "BLOCK_ROWS", 32)
+    blocks = list(EventFile(path, fmt).blocks())
+    assert [(b.first_row, b.last_row) for b in blocks] == [(1, 4), (5, 12), (13, 28), (29, 62)]
+    assert [row[1]["id"] for b in blocks for row in b.rows()] == [e["id"] for e in events]
+    assert import_file(db, tenant, path, fmt).accepted == 62
+
+
 def test_an_import_by_blocks_resumes_after_the_last_committed_block(db, tenant, tmp_path, monkeypatch):
     monkeypatch.setattr(files, "BLOCK_BYTES", 400)
     path = tmp_path / "events.ndjson"

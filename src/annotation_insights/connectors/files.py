@@ -42,6 +42,14 @@ CSV_BLOCK_ROWS = 262_144  # held as Python objects until the block is stored
 _FIRST_BLOCK = 8  # the first blocks are an eighth, a quarter and half of a full one
 
 
+def _taking_tail(size: int, left: int) -> int:
+    """`size`, or all that is `left` if what would remain after it is under a quarter of
+    it: a last block of a few thousand events costs a whole commit's fixed work (the 1M
+    Parquet import's 13,164 rows after its 524,288: 0.13-0.19 s), all of it after the
+    reading thread has finished."""
+    return left if left - size < size // 4 else size
+
+
 def _block_sizes(full: int) -> Iterator[int]:
     """Small blocks first: the importer stores a block while the next is read, so the
     sooner the first is read, the sooner both cores are busy."""
@@ -166,9 +174,14 @@ class EventFile:
             self.position = counting.count
 
     def _parquet_blocks(self) -> Iterator[Block]:
+        piece = max(1, BLOCK_ROWS // _FIRST_BLOCK)
         number, counts = 0, _block_sizes(_FIRST_BLOCK)  # pieces of an eighth of a block
-        pieces = self._parquet.iter_batches(batch_size=max(1, BLOCK_ROWS // _FIRST_BLOCK))
-        while block_pieces := list(itertools.islice(pieces, next(counts))):
+        pieces = self._parquet.iter_batches(batch_size=piece)
+        while True:
+            rows = _taking_tail(next(counts) * piece, self.total - number)
+            block_pieces = list(itertools.islice(pieces, -(-rows // piece)))
+            if not block_pieces:
+                return
             batch = pa.Table.from_batches(block_pieces)
             first = number
             number += batch.num_rows
@@ -186,7 +199,7 @@ def _line_blocks(f: BinaryIO, sizes: Iterator[int]) -> Iterator[memoryview]:
     any changed file."""
     length, start = os.fstat(f.fileno()).st_size, 0
     while start < length:
-        size = next(sizes)
+        size = _taking_tail(next(sizes), length - start)
         base = start - start % mmap.ALLOCATIONGRANULARITY  # where a mapping may begin
         while True:
             stop = min(length, start + size)
