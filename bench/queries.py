@@ -2,12 +2,16 @@
 
 Each figure is the wall time of one keep-alive `GET`, body read, measured `repeat` times
 after two warm-up calls; a different query runs in between so no answer is served from a
-warm result of the same request.
+warm result of the same request. Each round runs the queries in its own seeded order: an
+answer right after a long one (the series by labeler, ~250 ms at 10M) or after any pause
+of 50 ms or more is 2-5 ms slower on a shared virtual machine, and in a fixed order that
+fell on the 7-day answer in every round.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -70,8 +74,22 @@ class QueryPlan:
             self.requests["timeseries 90d day by labeler"] = (series, {**daily, "groupBy": "labeler"})
 
 
+def round_orders(names: list[str], repeat: int) -> list[list[str]]:
+    """Each round's order of the requests: shuffled (the same every run), and never
+    starting with the request that ended the round before."""
+    shuffle, orders = random.Random(0).shuffle, []
+    for _ in range(repeat):
+        order = list(names)
+        shuffle(order)
+        if orders and len(order) > 1 and order[0] == orders[-1][-1]:
+            order.append(order.pop(0))
+        orders.append(order)
+    return orders
+
+
 def run_queries(url: str, key: str, plan: QueryPlan, repeat: int) -> tuple[dict[str, Timing], dict]:
-    """Time every request `repeat` times, round-robin; also return the 90-day stats answer."""
+    """Time every request `repeat` times, a round at a time; also return the 90-day stats
+    answer."""
     timings = {name: Timing(name) for name in plan.requests}
     answer: dict = {}
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
@@ -85,8 +103,9 @@ def run_queries(url: str, key: str, plan: QueryPlan, repeat: int) -> tuple[dict[
             timings[name].rows = len(body.get("data") or body.get("series") or body.get("periods") or [])
             if name == "stats 90d":
                 answer = body
-        for _ in range(repeat):
-            for name, (path, params) in plan.requests.items():
+        for order in round_orders(list(plan.requests), repeat):
+            for name in order:
+                path, params = plan.requests[name]
                 if timings[name].error:
                     continue
                 t0 = time.perf_counter()
