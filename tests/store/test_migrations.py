@@ -174,3 +174,34 @@ def test_a_backlog_left_by_schema_5_is_applied_once_after_the_upgrade(database_u
         assert _stats(db, workspace)["stats"] == expected["stats"]
     with open_database(database_url) as db:
         assert _stats(db, get_workspace(db, "acme"))["stats"] == expected["stats"]
+
+
+def _primary_keys(db, tables: tuple[str, ...]) -> list[tuple[str]]:
+    return db.read("SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+                   f"AND table_name IN ({', '.join(repr(table) for table in tables)}) ORDER BY table_name")
+
+
+@pytest.mark.backends("duckdb")
+def test_a_store_of_schema_9_merges_sessions_and_review_days_without_indexes_after_the_upgrade(database_url):
+    # The later events fall on the same days, for the same labeler and project: each
+    # session and review day of the upgraded copy is merged with the batch's, counted once.
+    first, later = worked_events(), worked_events(prefix="f")
+    rollups = ("review_days", "sessions")
+    with open_database(database_url) as db:
+        ingest(db, create_workspace(db, "acme"), validate_batch(first))
+        before = _stats(db, get_workspace(db, "acme"))
+        with db.transaction() as tx:  # the keys as schema 9 indexed them
+            tx.execute("ALTER TABLE sessions ADD PRIMARY KEY (workspace_id, session_key)")
+            tx.execute("ALTER TABLE review_days ADD PRIMARY KEY (workspace_id, project, labeler, review_date)")
+            tx.execute("DELETE FROM schema_version WHERE version > 9")
+        assert _primary_keys(db, rollups) == [("review_days",), ("sessions",)]
+    with open_database(database_url) as db:
+        assert _primary_keys(db, rollups) == []
+        workspace = get_workspace(db, "acme")
+        assert _stats(db, workspace) == before
+        ingest(db, workspace, validate_batch(later))
+        expected = reference_stats(first + later, timezone="UTC", start=dt.date(2024, 3, 1),
+                                   end=dt.date(2024, 3, 3), project=None, user_id=None)
+        answer = _stats(db, workspace)
+        assert answer["stats"] == expected["stats"]
+        assert [{key: row[key] for key in expected["data"][0]} for row in answer["data"]] == expected["data"]

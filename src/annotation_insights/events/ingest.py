@@ -161,7 +161,8 @@ def apply_facts(tx: Transaction, workspace_id: int, facts: Facts) -> None:
         _apply_session_facts(tx, params, facts)
     if facts.reviews.num_rows:
         tx.stage_table("stage_review_days", ingest_sql.STAGE_REVIEW_DAYS, facts.reviews)
-        tx.execute(ingest_sql.UPSERT_REVIEW_DAYS, params)
+        for statement in ingest_sql.MERGE_REVIEW_DAYS:
+            tx.execute(statement, params)
         tx.update_statistics({"review_days": facts.reviews.num_rows})  # at most that many new
 
 

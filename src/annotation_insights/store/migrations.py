@@ -26,6 +26,39 @@ _POSTGRESQL_ANNOTATION_KEY = (
     "(SELECT ('x' || " + " || ".join(f"substr(h, {at}, 2)" for at in range(15, 0, -2))
     + ")::bit(64)::bigint & 9223372036854775807 FROM (SELECT md5(annotation) AS h) AS digest)")
 
+_SESSION_COLUMNS = """
+            workspace_id INTEGER NOT NULL,
+            session_key UUID NOT NULL,
+            project TEXT NOT NULL,
+            labeler TEXT NOT NULL,
+            explicit BOOLEAN NOT NULL,
+            first_time_us BIGINT NOT NULL,
+            session_date DATE NOT NULL,
+            boxes_added BIGINT NOT NULL,
+            boxes_removed BIGINT NOT NULL,
+            boxes_updated BIGINT NOT NULL,
+            net_boxes_added BIGINT NOT NULL,
+            images_labeled BIGINT NOT NULL,
+            marked_null BIGINT NOT NULL,
+            model_assisted BIGINT NOT NULL"""
+_REVIEW_DAY_COLUMNS = """
+            workspace_id INTEGER NOT NULL,
+            project TEXT NOT NULL,
+            labeler TEXT NOT NULL,
+            review_date DATE NOT NULL,
+            approved BIGINT NOT NULL,
+            rejected BIGINT NOT NULL"""
+
+
+def _unkeyed(table: str, columns: str, order: str) -> list[Statement]:
+    """DuckDB's copy of a table without its primary key (which DuckDB cannot drop), its
+    rows in `order`."""
+    return [("duckdb", f"CREATE TABLE unkeyed_{table} ({columns})"),
+            ("duckdb", f"INSERT INTO unkeyed_{table} SELECT * FROM {table} ORDER BY {order}"),
+            ("duckdb", f"DROP TABLE {table}"),
+            ("duckdb", f"ALTER TABLE unkeyed_{table} RENAME TO {table}")]
+
+
 MIGRATIONS: list[tuple[int, list[Statement]]] = [
     (1, [
         "CREATE SEQUENCE workspace_ids START 1",
@@ -74,21 +107,7 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
         # write); DuckDB's single writer checks an in-memory key set instead, because
         # maintaining an index of random keys costs more than the rest of ingest.
         ("postgresql", "CREATE UNIQUE INDEX events_identity ON events (workspace_id, key_hi, key_lo)"),
-        """CREATE TABLE sessions (
-            workspace_id INTEGER NOT NULL,
-            session_key UUID NOT NULL,
-            project TEXT NOT NULL,
-            labeler TEXT NOT NULL,
-            explicit BOOLEAN NOT NULL,
-            first_time_us BIGINT NOT NULL,
-            session_date DATE NOT NULL,
-            boxes_added BIGINT NOT NULL,
-            boxes_removed BIGINT NOT NULL,
-            boxes_updated BIGINT NOT NULL,
-            net_boxes_added BIGINT NOT NULL,
-            images_labeled BIGINT NOT NULL,
-            marked_null BIGINT NOT NULL,
-            model_assisted BIGINT NOT NULL,
+        f"""CREATE TABLE sessions ({_SESSION_COLUMNS},
             PRIMARY KEY (workspace_id, session_key))""",
         """CREATE TABLE session_images (
             workspace_id INTEGER NOT NULL,
@@ -107,13 +126,7 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
             session_date DATE NOT NULL,
             created BOOLEAN NOT NULL,
             deleted BOOLEAN NOT NULL)""",
-        """CREATE TABLE review_days (
-            workspace_id INTEGER NOT NULL,
-            project TEXT NOT NULL,
-            labeler TEXT NOT NULL,
-            review_date DATE NOT NULL,
-            approved BIGINT NOT NULL,
-            rejected BIGINT NOT NULL,
+        f"""CREATE TABLE review_days ({_REVIEW_DAY_COLUMNS},
             PRIMARY KEY (workspace_id, project, labeler, review_date))""",
         # The two large fact tables are merged by date-bounded joins (see queries/ingest.py):
         # DuckDB prunes those by zone maps, PostgreSQL by these keys.
@@ -256,6 +269,16 @@ MIGRATIONS: list[tuple[int, list[Statement]]] = [
         ("postgresql", "CREATE INDEX review_days_by_labeler ON review_days (workspace_id, labeler, review_date)"),
         ("postgresql", "CREATE INDEX session_images_by_labeler "
                        "ON session_images (workspace_id, labeler, session_date)"),
+    ]),
+    # DuckDB keeps no index of the sessions' and review days' keys: its one writer merges
+    # them by an update and an insert of the keys not stored yet (queries/ingest.py), as
+    # it tells stored events by its key set. Each index held ~60 bytes a key in the file
+    # (in a store of 1M events by 800 labelers, 14 of its 64 bytes an event) and in
+    # memory, and every checkpoint wrote it again. PostgreSQL keeps its keys: several
+    # processes write, and its merges find rows by them.
+    (10, [
+        *_unkeyed("sessions", _SESSION_COLUMNS, "workspace_id, session_date"),
+        *_unkeyed("review_days", _REVIEW_DAY_COLUMNS, "workspace_id, review_date"),
     ]),
 ]
 

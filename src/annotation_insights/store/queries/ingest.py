@@ -351,12 +351,17 @@ STAGE_REVIEW_DAYS = (
     ("project", "TEXT"), ("labeler", "TEXT"), ("review_date", "DATE"),
     ("approved", "BIGINT"), ("rejected", "BIGINT"))
 
-UPSERT_REVIEW_DAYS = """
-INSERT INTO review_days AS r (workspace_id, project, labeler, review_date, approved, rejected)
-SELECT :workspace_id, project, labeler, review_date, approved, rejected FROM stage_review_days
-ON CONFLICT (workspace_id, project, labeler, review_date) DO UPDATE SET
-    approved = r.approved + excluded.approved,
-    rejected = r.rejected + excluded.rejected"""
+# As MERGE_SESSIONS: an update and an insert, so DuckDB needs no index of the keys
+# (migration 10).
+_STORED_REVIEW_DAY = """r.workspace_id = :workspace_id AND r.project = st.project
+    AND r.labeler = st.labeler AND r.review_date = st.review_date"""
+MERGE_REVIEW_DAYS = (f"""
+UPDATE review_days AS r SET approved = r.approved + st.approved, rejected = r.rejected + st.rejected
+FROM stage_review_days st
+WHERE {_STORED_REVIEW_DAY}""", f"""
+INSERT INTO review_days (workspace_id, project, labeler, review_date, approved, rejected)
+SELECT :workspace_id, project, labeler, review_date, approved, rejected FROM stage_review_days st
+WHERE NOT EXISTS (SELECT 1 FROM review_days r WHERE {_STORED_REVIEW_DAY})""")
 
 # --- PostgreSQL: a range's distinct images by day ------------------------------------
 # A range's images with a flag are its facts with the flag and no prior in the range
